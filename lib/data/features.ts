@@ -1,0 +1,101 @@
+// From a series to (X, y): the lecture's x1 is yesterday's value, x2 the day
+// before, … so a k-day model sees the k previous days.
+import { DailySeries, DataError, dayNumber, isoFromDay } from "./series";
+
+export interface Dataset {
+  X: number[][]; // [n, k]: X[i][j] = value j+1 days before dates[i]
+  y: number[]; // [n]: the value on dates[i] (the label)
+  dates: string[]; // [n]: the day being predicted
+}
+
+/** Lag features for every day that has k days before it. */
+export function lagFeatures(s: DailySeries, k: number): Dataset {
+  if (!Number.isInteger(k) || k < 1) throw new DataError(`lagFeatures: k must be a whole number ≥ 1, got ${k}`);
+  if (s.values.length < k + 1)
+    throw new DataError(
+      `${s.source}: the series has ${s.values.length} days; a model that looks at ${k} past days needs at least ${k + 1} days (${k} to look at and 1 to predict)`,
+    );
+  const X: number[][] = [];
+  const y: number[] = [];
+  const dates: string[] = [];
+  for (let t = k; t < s.values.length; t++) {
+    const row = new Array<number>(k);
+    for (let j = 0; j < k; j++) row[j] = s.values[t - 1 - j];
+    X.push(row);
+    y.push(s.values[t]);
+    dates.push(s.dates[t]);
+  }
+  return { X, y, dates };
+}
+
+export interface Period {
+  start: string; // inclusive
+  end: string; // inclusive
+}
+
+export interface Split {
+  train: Period;
+  test: Period;
+}
+
+export interface SplitOptions {
+  /** Years of training data before the test period (lecture: 4, 2017–2020). */
+  trainYears?: number;
+  /** Days in the test period, at the end of the series (default 365). */
+  testDays?: number;
+}
+
+/**
+ * The lecture's chronological split: train on `trainYears` years, test on the
+ * period that follows (here: the last `testDays` days of the series). Past data is
+ * never tested on and the future is never trained on.
+ */
+export function chronologicalSplit(s: DailySeries, maxLag: number, opts: SplitOptions = {}): Split {
+  const trainYears = opts.trainYears ?? 4;
+  const testDays = opts.testDays ?? 365;
+  if (!(trainYears > 0) || !(testDays > 0)) throw new DataError(`chronologicalSplit: trainYears and testDays must be positive`);
+  const last = dayNumber(s.dates[s.dates.length - 1]);
+  const testStart = last - testDays + 1;
+  const trainEnd = testStart - 1;
+  // Calendar years back from the day after trainEnd: 2014-01-01 − 4 years = 2010-01-01.
+  const d = new Date(isoFromDay(trainEnd + 1) + "T00:00:00Z");
+  d.setUTCFullYear(d.getUTCFullYear() - Math.floor(trainYears));
+  const trainStart = Math.round(d.getTime() / 86_400_000) - Math.round((trainYears % 1) * 365);
+  const needed = trainEnd - trainStart + 1 + testDays + maxLag;
+  if (trainStart - maxLag < dayNumber(s.dates[0]))
+    throw new DataError(
+      `${s.source}: the series has ${s.values.length} days; ${trainYears} training year(s) + ${testDays} test days + ${maxLag} days of history need ${needed} days. Use fewer training years (trainYears) or test days (testDays).`,
+    );
+  return {
+    train: { start: isoFromDay(trainStart), end: isoFromDay(trainEnd) },
+    test: { start: isoFromDay(testStart), end: isoFromDay(last) },
+  };
+}
+
+/** The rows of a dataset whose target date lies in a period. */
+export function inPeriod(data: Dataset, p: Period): Dataset {
+  const keep: number[] = [];
+  data.dates.forEach((d, i) => {
+    if (d >= p.start && d <= p.end) keep.push(i);
+  });
+  return { X: keep.map((i) => data.X[i]), y: keep.map((i) => data.y[i]), dates: keep.map((i) => data.dates[i]) };
+}
+
+/** Train and test sets for a k-day model under a split. */
+export function trainTest(s: DailySeries, k: number, split: Split): { train: Dataset; test: Dataset } {
+  const all = lagFeatures(s, k);
+  return { train: inPeriod(all, split.train), test: inPeriod(all, split.test) };
+}
+
+/** Values of a series within a period (for plotting). */
+export function slicePeriod(s: DailySeries, p: Period): { dates: string[]; values: number[] } {
+  const dates: string[] = [];
+  const values: number[] = [];
+  s.dates.forEach((d, i) => {
+    if (d >= p.start && d <= p.end) {
+      dates.push(d);
+      values.push(s.values[i]);
+    }
+  });
+  return { dates, values };
+}

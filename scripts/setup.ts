@@ -1,0 +1,75 @@
+// Runs after `npm install` / `npm ci` (the "prepare" script), and as `npm run setup`.
+//   1. Make sure Jupyter (nbformat, nbconvert, jupyter_client + a notebook UI) is there:
+//      - already importable by .venv/bin/python, /usr/bin/python3 or python3: done;
+//      - else, where pip reaches a package index: a project-local venv in .venv;
+//      - else, where apt-get exists and we are root: Debian's packages;
+//      - else: stop and print the exact commands to run.
+//   2. Register this checkout's tslab kernel (node_modules/.bin/tslab) with Jupyter:
+//      in the per-user kernels folder (for JupyterLab / the classic notebook) and in
+//      .jupyter/ (for `npm run course`).
+// Set COURSE_SKIP_JUPYTER=1 to skip step 1.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, findJupyterPython, projectJupyterDir, userJupyterDir, writeKernelSpec } from "./jupyter";
+
+const DEBIAN_PACKAGES = ["jupyter-nbconvert", "python3-nbclient", "python3-ipykernel", "jupyter-client", "jupyter-notebook"];
+const PIP_PACKAGES = ["jupyterlab", "nbclient", "nbconvert", "ipykernel"];
+
+function run(cmd: string, args: string[], timeoutMs?: number): boolean {
+  console.log(`$ ${cmd} ${args.join(" ")}`);
+  const r = spawnSync(cmd, args, { stdio: "inherit", timeout: timeoutMs });
+  return r.status === 0;
+}
+
+function has(cmd: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+/** Can pip reach a package index? (A refusal answers at once; give it 20 s.) */
+function pipReachesIndex(): boolean {
+  const r = spawnSync("python3", ["-m", "pip", "index", "versions", "nbclient", "--disable-pip-version-check"], { stdio: "ignore", timeout: 20_000 });
+  return r.status === 0;
+}
+
+function installJupyter(): boolean {
+  if (has("python3") && pipReachesIndex()) {
+    console.log("Installing JupyterLab into a project-local venv (.venv) with pip …");
+    const venv = join(ROOT, ".venv");
+    return run("python3", ["-m", "venv", venv]) && run(join(venv, "bin", "python"), ["-m", "pip", "install", ...PIP_PACKAGES]);
+  }
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  if (has("apt-get") && root) {
+    console.log("pip cannot reach a package index here; installing Jupyter from Debian's packages …");
+    return run("apt-get", ["update"]) && run("apt-get", ["install", "-y", ...DEBIAN_PACKAGES]);
+  }
+  return false;
+}
+
+function main(): number {
+  if (process.env.COURSE_SKIP_JUPYTER !== "1" && !findJupyterPython()) {
+    if (!installJupyter() || !findJupyterPython()) {
+      console.error(
+        [
+          "Jupyter is missing and could not be installed automatically. Run one of:",
+          `  python3 -m venv .venv && .venv/bin/python -m pip install ${PIP_PACKAGES.join(" ")}`,
+          `  sudo apt-get update && sudo apt-get install -y ${DEBIAN_PACKAGES.join(" ")}`,
+          "then `npm run setup` again.",
+        ].join("\n"),
+      );
+      return 1;
+    }
+  }
+  const py = findJupyterPython();
+  if (py) console.log(`Jupyter: ${py}`);
+  if (!existsSync(join(ROOT, "node_modules", ".bin", "tslab"))) {
+    console.error("node_modules/.bin/tslab is missing: run `npm install` first");
+    return 1;
+  }
+  const user = writeKernelSpec(userJupyterDir());
+  writeKernelSpec(projectJupyterDir());
+  console.log(`Registered the tslab kernel of this checkout: ${user}`);
+  return 0;
+}
+
+process.exit(main());

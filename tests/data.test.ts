@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import {
+  DataError,
+  chronologicalSplit,
+  inThousands,
+  lagFeatures,
+  loadBirths,
+  loadCourseSeries,
+  parseCsv,
+  parseDate,
+  parseYouTubeCsv,
+  trainTest,
+  weekdayMeans,
+} from "../lib/data";
+
+const csv = (rows: string[]) => ["Date,Views", ...rows].join("\n");
+const days = (n: number, start = "2021-01-01") =>
+  Array.from({ length: n }, (_, i) => new Date(Date.parse(`${start}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10));
+
+describe("the built-in series", () => {
+  it("is 15 years of US births per day, without gaps", () => {
+    const s = loadBirths();
+    expect(s.values.length).toBe(5479); // 2000-01-01 … 2014-12-31, 4 leap years
+    expect(s.dates[0]).toBe("2000-01-01");
+    expect(s.dates.at(-1)).toBe("2014-12-31");
+    expect(s.notes).toEqual([]);
+  });
+  it("has the weekly rhythm the course relies on: weekends are low", () => {
+    const m = weekdayMeans(loadBirths()); // Monday first
+    expect(Math.max(m[5], m[6])).toBeLessThan(Math.min(...m.slice(0, 5)));
+  });
+  it("is what loadCourseSeries gives without COURSE_CSV", () => {
+    expect(loadCourseSeries({}).values.length).toBe(5479);
+  });
+});
+
+describe("CSV and YouTube exports", () => {
+  it("reads a YouTube Studio export, skipping its Total row, with quoted thousands", () => {
+    const s = parseYouTubeCsv(["Date,Views,Watch time (hours)", "Total,\"12,345\",10", "2021-01-01,\"4,800\",1", "2021-01-02,4900,2"].join("\r\n"));
+    expect(s.dates).toEqual(["2021-01-01", "2021-01-02"]);
+    expect(s.values).toEqual([4800, 4900]);
+    expect(s.notes[0]).toMatch(/Total/);
+    expect(inThousands(s).values).toEqual([4.8, 4.9]);
+  });
+  it("reads any CSV by column names, and long date forms", () => {
+    const s = parseCsv('day,x\n"Jan 1, 2021",3\n', { dateColumn: "day", valueColumn: "x" });
+    expect(s.values).toEqual([3]);
+    expect(parseDate("Feb 14, 2021")).toBe("2021-02-14");
+    expect(parseDate("14 Feb 2021")).toBe("2021-02-14");
+    expect(parseDate("2021-02-30")).toBeNull();
+  });
+  it("names the missing column and lists the columns there are", () => {
+    expect(() => parseCsv("when,count\n2021-01-01,1\n", { dateColumn: "Date", valueColumn: "count" })).toThrow(/no column "Date"; the columns are: "when", "count"/);
+  });
+  it("rejects unparseable dates with their line numbers", () => {
+    expect(() => parseYouTubeCsv(csv(["2021-01-01,1", "yesterday,2"]))).toThrow(/unparseable dates.*line 3 "yesterday"/);
+  });
+  it("rejects duplicate dates", () => {
+    expect(() => parseYouTubeCsv(csv(["2021-01-01,1", "2021-01-01,2"]))).toThrow(/duplicate dates: 2021-01-01 \(lines 2 and 3\)/);
+  });
+  it("sorts unsorted rows, with a note", () => {
+    const s = parseYouTubeCsv(csv(["2021-01-02,2", "2021-01-01,1"]));
+    expect(s.values).toEqual([1, 2]);
+    expect(s.notes.join()).toMatch(/not in date order; sorted/);
+  });
+  it("lists the days missing in a gap", () => {
+    expect(() => parseYouTubeCsv(csv(["2021-01-01,1", "2021-01-04,2"]))).toThrow(/gaps; missing days: 2021-01-02, 2021-01-03/);
+  });
+  it("rejects non-numeric, negative and missing values", () => {
+    expect(() => parseYouTubeCsv(csv(["2021-01-01,1", "2021-01-02,lots"]))).toThrow(/non-numeric values: line 3 "lots"/);
+    expect(() => parseYouTubeCsv(csv(["2021-01-01,-5"]))).toThrow(/negative values.*line 2 \(2021-01-01: -5\)/);
+    expect(() => parseYouTubeCsv(csv(["2021-01-01,1", "2021-01-02,"]))).toThrow(/missing values on line\(s\) 3/);
+  });
+  it("throws DataError, not a generic error", () => {
+    expect(() => parseYouTubeCsv(csv(["2021-01-01,x"]))).toThrow(DataError);
+  });
+});
+
+describe("lag features and the chronological split", () => {
+  const s = parseYouTubeCsv(csv(days(10).map((d, i) => `${d},${i * 10}`)));
+  it("puts yesterday in x1, the day before in x2, …", () => {
+    const d = lagFeatures(s, 3);
+    expect(d.X[0]).toEqual([20, 10, 0]);
+    expect(d.y[0]).toBe(30);
+    expect(d.dates[0]).toBe("2021-01-04");
+    expect(d.X.length).toBe(7);
+  });
+  it("says how many days a model needs when the series is too short", () => {
+    expect(() => lagFeatures(s, 10)).toThrow(/has 10 days; a model that looks at 10 past days needs at least 11 days/);
+  });
+  it("splits the built-in data like the lecture: four years to train, then the test period", () => {
+    const b = loadBirths();
+    const split = chronologicalSplit(b, 56);
+    expect(split).toEqual({ train: { start: "2010-01-01", end: "2013-12-31" }, test: { start: "2014-01-01", end: "2014-12-31" } });
+    const { train, test } = trainTest(b, 56, split);
+    expect(train.y.length).toBe(1461);
+    expect(test.y.length).toBe(365);
+    expect(train.dates.at(-1)! < test.dates[0]).toBe(true); // never train on the future
+  });
+  it("is configurable, and says how many days a split needs", () => {
+    const b = loadBirths();
+    expect(chronologicalSplit(b, 7, { trainYears: 1, testDays: 30 }).test.start).toBe("2014-12-02");
+    expect(() => chronologicalSplit(s, 3, { trainYears: 1, testDays: 5 })).toThrow(/need \d+ days/);
+  });
+});

@@ -1,0 +1,75 @@
+// Test helpers: write tiny notebooks, run the course runner, read pages in Chromium.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(__dirname, "..", "..");
+
+/** A notebook of code cells (strings starting with "#" become markdown). */
+export function writeNotebook(path: string, cells: string[]): void {
+  const nb = {
+    cells: cells.map((s) =>
+      s.startsWith("#")
+        ? { cell_type: "markdown", metadata: {}, source: s }
+        : { cell_type: "code", execution_count: null, metadata: {}, outputs: [], source: s },
+    ),
+    metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+  writeFileSync(path, JSON.stringify(nb, null, 1));
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface CourseRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `node dist/scripts/course.js …` (the build `npm test` makes first). */
+export function runCourse(args: string[], timeoutMs = 1_800_000): CourseRun {
+  const script = join(ROOT, "dist", "scripts", "course.js");
+  if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (npm test does it)`);
+  const r = spawnSync(process.execPath, [script, ...args], { cwd: ROOT, encoding: "utf8", timeout: timeoutMs, maxBuffer: 1 << 26 });
+  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+export const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => existsSync(p));
+
+/** The DOM of a page after its scripts ran, from headless Chromium. */
+export function renderedDom(file: string, budgetMs = 20_000): string {
+  if (!CHROMIUM) throw new Error("no Chromium found: apt-get install chromium");
+  const profile = tempDir("chromium-");
+  const r = spawnSync(
+    CHROMIUM,
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--user-data-dir=${profile}`,
+      `--virtual-time-budget=${budgetMs}`,
+      "--dump-dom",
+      `file://${file}`,
+    ],
+    { encoding: "utf8", timeout: 120_000, maxBuffer: 1 << 28 },
+  );
+  if (r.status !== 0) throw new Error(`chromium failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Plot divs in a rendered page, and how many of them plotly actually drew. */
+export function plotsIn(dom: string): { total: number; drawn: number } {
+  const divs = dom.match(/<div id="fig-[^"]+" class="course-plot[^"]*"/g) ?? [];
+  const drawn = divs.filter((d) => d.includes("js-plotly-plot")).length;
+  return { total: divs.length, drawn };
+}

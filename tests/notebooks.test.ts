@@ -24,8 +24,8 @@ describe("npm run course", () => {
   let run: CourseRun;
   let summary: { notebook: string; seconds: number; ok: boolean; error: string | null }[];
 
-  beforeAll(() => {
-    run = runCourse(["--out", out]);
+  beforeAll(async () => {
+    run = await runCourse(["--out", out]);
     summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
   }, 1_800_000);
 
@@ -49,9 +49,9 @@ describe("npm run course", () => {
     }
   });
 
-  it.runIf(CHROMIUM)("draws every plot of every page in headless Chromium, offline", () => {
+  it.runIf(CHROMIUM)("draws every plot of every page in headless Chromium, offline", async () => {
     for (const f of NOTEBOOKS) {
-      const dom = renderedDom(join(out, f.replace(/\.ipynb$/, ".html")));
+      const dom = await renderedDom(join(out, f.replace(/\.ipynb$/, ".html")));
       const { total, drawn } = plotsIn(dom);
       expect({ page: f, drawn }).toEqual({ page: f, drawn: total });
       if (f.startsWith("01")) expect(total).toBeGreaterThanOrEqual(5);

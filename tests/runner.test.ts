@@ -11,13 +11,13 @@ describe("npm run course on broken notebooks", () => {
   let run: CourseRun;
   let summary: { notebook: string; ok: boolean; error: string | null; seconds: number }[];
 
-  beforeAll(() => {
+  beforeAll(async () => {
     writeNotebook(join(dir, "01-fine.ipynb"), ["# Fine", "const a: number = 20;", "a + 22"]);
     writeNotebook(join(dir, "02-sync-throw.ipynb"), ["1", 'throw new Error("sync boom")', "console.log('never printed')"]);
     writeNotebook(join(dir, "03-async-rejection.ipynb"), ["1", 'Promise.reject(new Error("async boom")); 2', "3"]);
     writeNotebook(join(dir, "04-type-error.ipynb"), ["1", 'const s: string = 42;', "3"]);
     writeNotebook(join(dir, "05-late-exception.ipynb"), ['setTimeout(() => { throw new Error("late boom"); }, 50); 1']);
-    run = runCourse(["--notebooks", dir, "--out", out], 300_000);
+    run = await runCourse(["--notebooks", dir, "--out", out], 300_000);
     summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
   }, 300_000);
 
@@ -59,20 +59,20 @@ describe("npm run course on broken notebooks", () => {
 });
 
 describe("npm run course arguments", () => {
-  it("runs a subset by name prefix", () => {
+  it("runs a subset by name prefix", async () => {
     const dir = tempDir("subset-nb-");
     const out = tempDir("subset-site-");
     writeNotebook(join(dir, "01-a.ipynb"), ["1"]);
     writeNotebook(join(dir, "02-b.ipynb"), ["2"]);
-    const r = runCourse(["--notebooks", dir, "--out", out, "02"], 120_000);
+    const r = await runCourse(["--notebooks", dir, "--out", out, "02"], 120_000);
     expect(r.status).toBe(0);
     expect(existsSync(join(out, "02-b.html"))).toBe(true);
     expect(existsSync(join(out, "01-a.html"))).toBe(false);
   }, 120_000);
-  it("exits 2 and lists the notebooks when a prefix matches none", () => {
+  it("exits 2 and lists the notebooks when a prefix matches none", async () => {
     const dir = tempDir("none-nb-");
     writeNotebook(join(dir, "01-a.ipynb"), ["1"]);
-    const r = runCourse(["--notebooks", dir, "--out", tempDir("none-site-"), "09"], 60_000);
+    const r = await runCourse(["--notebooks", dir, "--out", tempDir("none-site-"), "09"], 60_000);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/no notebook .* matches 09; there are: 01-a/);
   });

@@ -1,5 +1,5 @@
 // Test helpers: write tiny notebooks, run the course runner, read pages in Chromium.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -31,21 +31,36 @@ export interface CourseRun {
   stderr: string;
 }
 
+/**
+ * Run a command without blocking the event loop (a blocked vitest worker misses its
+ * RPC heartbeats): resolves with the exit status and the output.
+ */
+export function run(cmd: string, args: string[], timeoutMs: number): Promise<CourseRun> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, timeout: timeoutMs });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (status) => resolvePromise({ status, stdout, stderr }));
+  });
+}
+
 /** `node dist/scripts/course.js …` (the build `npm test` makes first). */
-export function runCourse(args: string[], timeoutMs = 1_800_000): CourseRun {
+export function runCourse(args: string[], timeoutMs = 1_800_000): Promise<CourseRun> {
   const script = join(ROOT, "dist", "scripts", "course.js");
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (npm test does it)`);
-  const r = spawnSync(process.execPath, [script, ...args], { cwd: ROOT, encoding: "utf8", timeout: timeoutMs, maxBuffer: 1 << 26 });
-  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+  return run(process.execPath, [script, ...args], timeoutMs);
 }
 
 export const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => existsSync(p));
 
 /** The DOM of a page after its scripts ran, from headless Chromium. */
-export function renderedDom(file: string, budgetMs = 20_000): string {
+export async function renderedDom(file: string, budgetMs = 20_000): Promise<string> {
   if (!CHROMIUM) throw new Error("no Chromium found: apt-get install chromium");
   const profile = tempDir("chromium-");
-  const r = spawnSync(
+  const r = await run(
     CHROMIUM,
     [
       "--headless",
@@ -61,7 +76,7 @@ export function renderedDom(file: string, budgetMs = 20_000): string {
       "--dump-dom",
       `file://${file}`,
     ],
-    { encoding: "utf8", timeout: 120_000, maxBuffer: 1 << 28 },
+    120_000,
   );
   if (r.status !== 0) throw new Error(`chromium failed (${r.status}): ${r.stderr}`);
   return r.stdout;

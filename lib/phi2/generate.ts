@@ -1,0 +1,124 @@
+// Greedy generation, as transformers' model.generate(input_ids, max_length=N)
+// with do_sample=False: prefill the prompt in one forward pass, then one token at
+// a time through the KV cache, always taking the most likely next token.
+
+import type { PhiModel } from "./model";
+import type { PhiTokenizer } from "./tokenizer";
+
+export interface GenerateOptions {
+  /** Total length counting the prompt (transformers' max_length; the article uses 200 and 100). */
+  maxLength?: number;
+  /** New tokens to generate (used when maxLength is not given). */
+  maxNewTokens?: number;
+  /** Stop after this token (phi-2: 50256, <|endoftext|>); null: never stop early. */
+  eosTokenId?: number | null;
+  /** Called with each new token as soon as it is chosen. */
+  onToken?(id: number): void;
+}
+
+export interface GenerateResult {
+  /** The prompt followed by the new tokens (as transformers' generate returns). */
+  ids: number[];
+  newIds: number[];
+  /** Seconds for the prompt's forward pass (which also picks the first new token). */
+  prefillSeconds: number;
+  /** Seconds for the remaining new tokens, one forward pass each. */
+  decodeSeconds: number;
+  /** (new tokens − 1) / decodeSeconds: the first new token comes from the prefill. NaN if none. */
+  decodeTokensPerSecond: number;
+  totalSeconds: number;
+}
+
+/** Index of the largest value (the first one on ties, as torch.argmax). */
+export function argmax(x: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+/** How many new tokens the options ask for, given the prompt length. */
+export function newTokenBudget(promptLength: number, opts: GenerateOptions): number {
+  if (opts.maxLength !== undefined) return Math.max(0, opts.maxLength - promptLength);
+  if (opts.maxNewTokens !== undefined) return Math.max(0, opts.maxNewTokens);
+  throw new Error("generate: give maxLength or maxNewTokens");
+}
+
+export async function generate(model: PhiModel, promptIds: readonly number[], opts: GenerateOptions): Promise<GenerateResult> {
+  if (promptIds.length === 0) throw new Error("generate: empty prompt (phi-2 has no BOS token to start from)");
+  const budget = newTokenBudget(promptIds.length, opts);
+  const eos = opts.eosTokenId === undefined ? model.config.eosTokenId : opts.eosTokenId;
+  const cache = model.newCache(promptIds.length + budget);
+  const newIds: number[] = [];
+  const now = () => performance.now() / 1000;
+  const t0 = now();
+  let prefillSeconds = 0;
+  if (budget > 0) {
+    let logits = await model.forward(promptIds, cache); // [1, vocab]: the last position's
+    prefillSeconds = now() - t0;
+    for (;;) {
+      const id = argmax(logits);
+      newIds.push(id);
+      opts.onToken?.(id);
+      if (id === eos || newIds.length >= budget) break;
+      logits = await model.forward([id], cache);
+    }
+  }
+  const totalSeconds = now() - t0;
+  const decodeSeconds = totalSeconds - prefillSeconds;
+  return {
+    ids: [...promptIds, ...newIds],
+    newIds,
+    prefillSeconds,
+    decodeSeconds,
+    decodeTokensPerSecond: newIds.length > 1 ? (newIds.length - 1) / decodeSeconds : NaN,
+    totalSeconds,
+  };
+}
+
+/**
+ * Turns a stream of token ids into a stream of text. Byte-level BPE tokens can
+ * split a UTF-8 character (an emoji is often 2–3 tokens), so like transformers'
+ * TextStreamer we decode everything so far and hold back text that ends in an
+ * incomplete character (U+FFFD) until the next token completes it.
+ */
+export class TextStream {
+  private ids: number[] = [];
+  private printed = 0;
+  constructor(private readonly decode: (ids: readonly number[]) => string, private readonly write: (text: string) => void) {}
+  push(id: number): void {
+    this.ids.push(id);
+    const text = this.decode(this.ids);
+    if (text.endsWith("\uFFFD")) return;
+    this.emit(text);
+  }
+  /** Write whatever is held back (at the end of generation). */
+  flush(): void {
+    this.emit(this.decode(this.ids));
+  }
+  private emit(text: string): void {
+    if (text.length > this.printed) this.write(text.slice(this.printed));
+    this.printed = Math.max(this.printed, text.length);
+  }
+}
+
+/**
+ * Tokenize `prompt`, generate greedily, and hand the text to `onText` piece by piece
+ * as it is produced. Returns the result and the new text (without the prompt).
+ */
+export async function generateText(
+  model: PhiModel,
+  tokenizer: PhiTokenizer,
+  prompt: string,
+  opts: Omit<GenerateOptions, "onToken">,
+  onText?: (piece: string) => void,
+): Promise<GenerateResult & { promptIds: number[]; text: string }> {
+  const promptIds = tokenizer.encode(prompt);
+  let text = "";
+  const stream = new TextStream(tokenizer.decode, (piece) => {
+    text += piece;
+    onText?.(piece);
+  });
+  const r = await generate(model, promptIds, { ...opts, onToken: (id) => stream.push(id) });
+  stream.flush();
+  return { ...r, promptIds, text };
+}

@@ -1,0 +1,16 @@
+// phi-2 in TypeScript, from its published files. Read top to bottom:
+//   safetensors.ts → config.ts → tokenizer.ts → matmul.ts / matmul-js.ts → model.ts → generate.ts → load.ts
+export * from "./budget";
+export * from "./config";
+export * from "./f16";
+export * from "./generate";
+export * from "./load";
+export * from "./matmul";
+export * from "./matmul-js";
+export * from "./model";
+export * from "./random";
+export * from "./safetensors";
+export * from "./tokenizer";
+
+/** The prompt of the article's phi-2 run (10 tokens with phi-2's tokenizer). */
+export const ARTICLE_PROMPT = "Write a detailed analogy between mathematics and a lighthouse.";

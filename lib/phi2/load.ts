@@ -1,0 +1,190 @@
+// Build a runnable phi model from a directory of published files:
+// config.json + safetensors (one file or shards) + tokenizer.json.
+// Before any weight is read, estimate the memory the run needs and refuse a model
+// that will not fit (better a clear message than the kernel's OOM killer).
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { readPhiConfig, type PhiConfig } from "./config";
+import type { MatmulBackend } from "./matmul";
+import { JsMatmul } from "./matmul-js";
+import { PhiModel } from "./model";
+import { SafetensorsModel, numel } from "./safetensors";
+import { loadTokenizer, type PhiTokenizer } from "./tokenizer";
+
+export type BackendKind = "js" | "wasm" | "auto";
+
+type WasmFactory = (opts?: { threads?: number }) => Promise<MatmulBackend>;
+
+/**
+ * The worker/WebAssembly backend from kernels/, if it is there (it is optional:
+ * without it everything runs on JsMatmul). Loaded at run time, so this file
+ * compiles and works whether or not kernels/ exists.
+ */
+async function findWasmFactory(): Promise<WasmFactory | null> {
+  const dir = path.join(__dirname, "kernels");
+  const js = path.join(dir, "index.js"); // compiled (dist/)
+  const ts = path.join(dir, "index.ts"); // sources (vitest)
+  let mod: Record<string, unknown> | null = null;
+  if (fs.existsSync(js)) mod = require(js);
+  else if (fs.existsSync(ts)) mod = await import(ts);
+  if (!mod) return null;
+  const f = mod.createWasmMatmul ?? (mod.default as Record<string, unknown> | undefined)?.createWasmMatmul;
+  return typeof f === "function" ? (f as WasmFactory) : null;
+}
+
+/** A matmul backend: "js" (reference), "wasm" (kernels/, error if missing), "auto" (wasm if it works, else js). */
+export async function createBackend(kind: BackendKind, opts: { threads?: number } = {}): Promise<MatmulBackend> {
+  if (kind === "js") return new JsMatmul();
+  let factory: WasmFactory | null = null;
+  let why = "lib/phi2/kernels is not built";
+  try {
+    factory = await findWasmFactory();
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  if (factory) {
+    try {
+      return await factory({ threads: opts.threads });
+    } catch (e) {
+      why = (e as Error).message;
+    }
+  }
+  if (kind === "wasm") throw new Error(`wasm backend unavailable: ${why}`);
+  return new JsMatmul();
+}
+
+export interface MemoryEstimate {
+  /** Weight matrices as the backend holds them (fp32 for JsMatmul, stored dtype otherwise). */
+  matrices: number;
+  /** Embedding table (stored dtype) + biases and norms (fp32). */
+  other: number;
+  /** KV cache for `positions` positions, fp32. */
+  kvCache: number;
+  /** Node itself, activations, read buffers. */
+  overhead: number;
+  total: number;
+}
+
+const OVERHEAD_BYTES = 512 * 2 ** 20;
+
+/** Memory to run the model in `st` with `config`, from the safetensors headers alone. */
+export function estimateMemory(st: SafetensorsModel, config: PhiConfig, matrixBytesPerValue: number | "stored", positions: number): MemoryEstimate {
+  let matrices = 0, other = 0;
+  for (const t of st.tensors.values()) {
+    const isMatrix = t.shape.length === 2 && t.name !== "model.embed_tokens.weight";
+    if (isMatrix) matrices += matrixBytesPerValue === "stored" ? t.byteLength : numel(t.shape) * matrixBytesPerValue;
+    else other += t.name === "model.embed_tokens.weight" ? t.byteLength : numel(t.shape) * 4;
+  }
+  const kvCache = 2 * config.numLayers * positions * config.numKvHeads * config.headDim * 4;
+  return { matrices, other, kvCache, overhead: OVERHEAD_BYTES, total: matrices + other + kvCache + OVERHEAD_BYTES };
+}
+
+/** Memory the OS can give us now: MemAvailable from /proc/meminfo (Linux), else os.freemem(). */
+export function availableMemoryBytes(): number {
+  try {
+    const m = /^MemAvailable:\s+(\d+) kB/m.exec(fs.readFileSync("/proc/meminfo", "utf8"));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return os.freemem();
+}
+
+const GB = (b: number) => `${(b / 1e9).toFixed(2)} GB`;
+
+/** Throws if `estimate` does not fit in `free` bytes, with the numbers in the message. */
+export function checkMemory(estimate: MemoryEstimate, free: number, what: string): void {
+  if (estimate.total > free) {
+    throw new Error(
+      `${what} needs about ${GB(estimate.total)} of memory (weights ${GB(estimate.matrices)} + embedding/biases ${GB(estimate.other)} + ` +
+        `KV cache ${GB(estimate.kvCache)} + overhead ${GB(estimate.overhead)}) but only ${GB(free)} is free: refusing to load. ` +
+        `Close other programs, use --backend wasm (fp16 weights, half the memory of js), or a machine with more RAM.`,
+    );
+  }
+}
+
+/** How the backend stores matrices: JsMatmul in fp32 (4 bytes a value), the kernels as stored. */
+export function matrixBytesPerValue(backend: MatmulBackend): number | "stored" {
+  return backend instanceof JsMatmul ? 4 : "stored";
+}
+
+export interface LoadOptions {
+  /** A kind (default "auto") or a backend already created (it is closed if loading fails). */
+  backend?: BackendKind | MatmulBackend;
+  threads?: number;
+  /** Positions the KV cache must hold (for the memory estimate); default max_position_embeddings. */
+  positions?: number;
+  /** Free memory in bytes (default: measured). Tests inject a small value to see the refusal. */
+  freeMemoryBytes?: number;
+}
+
+export interface LoadedPhi {
+  model: PhiModel;
+  tokenizer: PhiTokenizer;
+  config: PhiConfig;
+  estimate: MemoryEstimate;
+  /** Seconds to read config, tokenizer and every weight. */
+  loadSeconds: number;
+}
+
+/** Load config, tokenizer and weights from `dir` (e.g. a clone of huggingface.co/microsoft/phi-2). */
+export async function loadPhi(dir: string, opts: LoadOptions = {}): Promise<LoadedPhi> {
+  const t0 = performance.now();
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir}: model directory not found`);
+  const config = readPhiConfig(dir);
+  const st = SafetensorsModel.open(dir);
+  let backend: MatmulBackend | null = null;
+  try {
+    const b = opts.backend ?? "auto";
+    backend = typeof b === "string" ? await createBackend(b, { threads: opts.threads }) : b;
+    const estimate = estimateMemory(st, config, matrixBytesPerValue(backend), opts.positions ?? config.maxPositions);
+    checkMemory(estimate, opts.freeMemoryBytes ?? availableMemoryBytes(), `${dir} with the ${backend.name} backend`);
+    const tokenizer = await loadTokenizer(dir);
+    const model = await PhiModel.load(st, config, backend);
+    return { model, tokenizer, config, estimate, loadSeconds: (performance.now() - t0) / 1000 };
+  } catch (e) {
+    await backend?.close();
+    throw e;
+  } finally {
+    st.close();
+  }
+}
+
+/** Where the course keeps phi-2: $PHI2_DIR, else data/models/phi-2 under the repository root. */
+export function defaultPhi2Dir(repoRoot: string, env: Record<string, string | undefined> = process.env): string {
+  return env.PHI2_DIR || path.join(repoRoot, "data", "models", "phi-2");
+}
+
+export interface WeightsLocation {
+  dir: string;
+  /** True when the directory holds phi-2's shapes (32 layers, hidden 2560, vocab 51200). */
+  isPhi2: boolean;
+  /** One line in Markdown saying which weights these are (bold when they are not phi-2). */
+  banner: string;
+}
+
+/**
+ * Where the course's phi-2 is: $PHI2_DIR, else data/models/phi-2 under `repoRoot`;
+ * when neither holds a config.json, the tiny test fixture (tests/fixtures/tiny-phi).
+ */
+export function locateWeights(repoRoot: string, env: Record<string, string | undefined> = process.env): WeightsLocation {
+  const candidates = [...new Set([defaultPhi2Dir(repoRoot, env), path.join(repoRoot, "data", "models", "phi-2")])];
+  for (const dir of candidates) {
+    if (!fs.existsSync(path.join(dir, "config.json"))) continue;
+    const c = readPhiConfig(dir);
+    const isPhi2 = c.numLayers === 32 && c.hidden === 2560 && c.vocabSize === 51200;
+    const what = isPhi2 ? "phi-2" : `a phi model (${c.numLayers} layers, hidden ${c.hidden})`;
+    return { dir, isPhi2, banner: `**Weights: ${what} from \`${dir}\`.**` };
+  }
+  const dir = path.join(repoRoot, "tests", "fixtures", "tiny-phi");
+  return {
+    dir,
+    isPhi2: false,
+    banner:
+      `**No phi-2 found (looked in ${candidates.map((c) => `\`${c}\``).join(", ")}): this run uses the tiny test fixture ` +
+      `\`tests/fixtures/tiny-phi\` (2 layers, hidden 64, phi-2's vocabulary) — every timing below is the tiny model's, not phi-2's.** ` +
+      "To run the real thing: `git clone https://huggingface.co/microsoft/phi-2 data/models/phi-2` (git-lfs, ≈5.6 GB) or `npm run fetch-phi2`.",
+  };
+}

@@ -1,0 +1,361 @@
+// phi-2's decoder, top to bottom: "a big model is just a huge function".
+//
+//   x = embed[ids]                                  [T, hidden]
+//   for each of the numLayers layers:
+//     h = LayerNorm(x)                              one norm feeds both branches
+//     x = x + Attention(h) + MLP(h)                 attention and MLP in parallel
+//   logits = lm_head(LayerNorm(x))                  [T, vocab]
+//
+// Attention: q, k, v = h·Wqᵀ+bq, h·Wkᵀ+bk, h·Wvᵀ+bv; rotary position embedding on the
+// first rotaryDim dims of each head (32 of phi-2's 80); causal softmax(q·kᵀ/√headDim)·v;
+// then `dense`. MLP: fc2(gelu_new(fc1(h))). Keys and values of past positions are
+// kept in a KV cache, so decoding one new token needs only that token's row.
+//
+// Every weight matrix product goes through a MatmulBackend (matmul.ts); the small
+// vectors (biases, LayerNorm parameters) live here in float32. The embedding table
+// (51200×2560: 262 MB in fp16) stays in its stored dtype and only the rows of the
+// tokens at hand are decoded. Names follow transformers' PhiForCausalLM, whose
+// tensors we read: model.layers.{i}.self_attn.q_proj.weight etc.
+
+import type { PhiConfig } from "./config";
+import { decodeToF32, DTYPE_BYTES } from "./f16";
+import type { MatmulBackend, WeightDtype, WeightSource } from "./matmul";
+import { fillRandomF32 } from "./random";
+import type { SafetensorsModel } from "./safetensors";
+
+/** A linear layer y = x·Wᵀ + b, W [out, in] held by the backend. */
+interface Linear {
+  handle: number;
+  bias: Float32Array; // [out]
+  rows: number; // out
+  cols: number; // in
+}
+
+interface Norm {
+  weight: Float32Array; // [hidden]
+  bias: Float32Array; // [hidden]
+}
+
+interface Layer {
+  norm: Norm; // input_layernorm
+  q: Linear; // [hidden, hidden]  (rows = numHeads·headDim)
+  k: Linear; // [numKvHeads·headDim, hidden]
+  v: Linear; // [numKvHeads·headDim, hidden]
+  dense: Linear; // [hidden, hidden]
+  fc1: Linear; // [intermediate, hidden]
+  fc2: Linear; // [hidden, intermediate]
+}
+
+/** The embedding table [vocab, hidden], kept in its stored dtype. */
+export interface Embedding {
+  dtype: WeightDtype;
+  rows: number;
+  cols: number;
+  /** Decode row `id` into `out` [cols]. */
+  row(id: number, out: Float32Array): void;
+  bytes: number;
+}
+
+function storedEmbedding(bytes: Uint8Array, dtype: WeightDtype, rows: number, cols: number): Embedding {
+  const rowBytes = cols * DTYPE_BYTES[dtype];
+  return {
+    dtype, rows, cols, bytes: bytes.byteLength,
+    row: (id, out) => void decodeToF32(bytes.subarray(id * rowBytes, (id + 1) * rowBytes), dtype, cols, out),
+  };
+}
+
+/** Random embedding: row `id` is computed on demand (same generator as the weights). */
+function randomEmbedding(seed: number, scale: number, rows: number, cols: number): Embedding {
+  return { dtype: "F32", rows, cols, bytes: 0, row: (id, out) => void fillRandomF32(out, seed, scale, id * cols) };
+}
+
+/** Keys and values of every position seen so far, per layer. */
+export class KVCache {
+  /** Positions filled. */
+  length = 0;
+  k: Float32Array[]; // per layer [capacity, numKvHeads·headDim]
+  v: Float32Array[];
+  constructor(readonly numLayers: number, readonly width: number, public capacity: number) {
+    this.k = Array.from({ length: numLayers }, () => new Float32Array(capacity * width));
+    this.v = Array.from({ length: numLayers }, () => new Float32Array(capacity * width));
+  }
+  /** Make room for `n` positions in all (doubling, to keep appends cheap). */
+  reserve(n: number): void {
+    if (n <= this.capacity) return;
+    const cap = Math.max(n, 2 * this.capacity);
+    const grow = (a: Float32Array) => {
+      const b = new Float32Array(cap * this.width);
+      b.set(a.subarray(0, this.length * this.width));
+      return b;
+    };
+    this.k = this.k.map(grow);
+    this.v = this.v.map(grow);
+    this.capacity = cap;
+  }
+  bytes(): number {
+    return 2 * this.numLayers * this.capacity * this.width * 4;
+  }
+}
+
+/** Optional looks inside a forward pass (for checking against transformers' hooks). */
+export interface ForwardHooks {
+  /** i = 0: token embeddings; i ≥ 1: residual stream after layer i-1.  x: [T, hidden] */
+  onResidual?(i: number, x: Float32Array): void;
+  /** After the final LayerNorm, before lm_head. [T, hidden] */
+  onFinalNorm?(x: Float32Array): void;
+}
+
+// ---------------------------------------------------------------- small math
+
+/** LayerNorm over each row of x [T, n], eps as in the config. */
+export function layerNorm(x: Float32Array, T: number, n: number, norm: Norm, eps: number): Float32Array {
+  const y = new Float32Array(T * n);
+  for (let t = 0; t < T; t++) {
+    const o = t * n;
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += x[o + i];
+    mean /= n;
+    let variance = 0; // biased, as torch
+    for (let i = 0; i < n; i++) variance += (x[o + i] - mean) ** 2;
+    variance /= n;
+    const inv = 1 / Math.sqrt(variance + eps);
+    for (let i = 0; i < n; i++) y[o + i] = (x[o + i] - mean) * inv * norm.weight[i] + norm.bias[i];
+  }
+  return y;
+}
+
+/** gelu_new: GELU with the tanh approximation (GPT-2's). In place. */
+export function geluNew(x: Float32Array): Float32Array {
+  const c = Math.sqrt(2 / Math.PI);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    x[i] = 0.5 * v * (1 + Math.tanh(c * (v + 0.044715 * v * v * v)));
+  }
+  return x;
+}
+
+/**
+ * Rotary position embedding, "rotate half" style (transformers' Phi), in place on
+ * x [T, heads, headDim] for positions pos0 … pos0+T-1, touching only the first
+ * rotaryDim dims of each head. With half = rotaryDim/2 and f_j = pos · θ^(-2j/rotaryDim):
+ *   x'[j]      = x[j]·cos f_j − x[j+half]·sin f_j
+ *   x'[j+half] = x[j+half]·cos f_j + x[j]·sin f_j
+ */
+export function applyRotary(x: Float32Array, T: number, heads: number, headDim: number, rotaryDim: number, pos0: number, theta: number): void {
+  const half = rotaryDim / 2;
+  const fr = Math.fround; // the frequencies in float32, as torch computes them
+  for (let t = 0; t < T; t++) {
+    const pos = pos0 + t;
+    for (let j = 0; j < half; j++) {
+      const invFreq = fr(1 / fr(theta ** fr((2 * j) / rotaryDim)));
+      const f = fr(pos * invFreq);
+      const cos = Math.cos(f), sin = Math.sin(f);
+      for (let h = 0; h < heads; h++) {
+        const o = (t * heads + h) * headDim;
+        const a = x[o + j], b = x[o + j + half];
+        x[o + j] = a * cos - b * sin;
+        x[o + j + half] = b * cos + a * sin;
+      }
+    }
+  }
+}
+
+function addBias(y: Float32Array, T: number, bias: Float32Array): Float32Array {
+  const n = bias.length;
+  for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) y[t * n + i] += bias[i];
+  return y;
+}
+
+// ---------------------------------------------------------------- the model
+
+export class PhiModel {
+  private constructor(
+    readonly config: PhiConfig,
+    readonly backend: MatmulBackend,
+    readonly embedding: Embedding,
+    private readonly layers: Layer[],
+    private readonly finalNorm: Norm,
+    private readonly lmHead: Linear,
+  ) {}
+
+  /** Weights from safetensors (names as transformers' PhiForCausalLM). */
+  static async load(st: SafetensorsModel, config: PhiConfig, backend: MatmulBackend): Promise<PhiModel> {
+    const { hidden, intermediate, vocabSize, numKvHeads, headDim } = config;
+    const kvWidth = numKvHeads * headDim;
+    const check = (name: string, shape: number[]) => {
+      const t = st.info(name);
+      if (t.shape.join(",") !== shape.join(",")) throw new Error(`${t.file}: tensor "${name}" has shape [${t.shape}], config.json implies [${shape}]`);
+      return t;
+    };
+    const vec = (name: string, n: number) => (check(name, [n]), st.readF32(name));
+    const linear = async (prefix: string, rows: number, cols: number): Promise<Linear> => {
+      const t = check(`${prefix}.weight`, [rows, cols]);
+      if (t.dtype !== "F16" && t.dtype !== "BF16" && t.dtype !== "F32") throw new Error(`${t.file}: tensor "${t.name}" has dtype ${t.dtype}`);
+      const source: WeightSource = { kind: "file", file: t.file, offset: t.offset };
+      const handle = await backend.addWeight({ name: t.name, dtype: t.dtype, rows, cols, source });
+      return { handle, bias: vec(`${prefix}.bias`, rows), rows, cols };
+    };
+    const norm = (prefix: string): Norm => ({ weight: vec(`${prefix}.weight`, hidden), bias: vec(`${prefix}.bias`, hidden) });
+
+    const e = check("model.embed_tokens.weight", [vocabSize, hidden]);
+    if (e.dtype !== "F16" && e.dtype !== "BF16" && e.dtype !== "F32") throw new Error(`${e.file}: embedding dtype ${e.dtype}`);
+    const embedding = storedEmbedding(st.readBytes(e.name), e.dtype, vocabSize, hidden);
+    const layers: Layer[] = [];
+    for (let i = 0; i < config.numLayers; i++) {
+      const p = `model.layers.${i}`;
+      layers.push({
+        norm: norm(`${p}.input_layernorm`),
+        q: await linear(`${p}.self_attn.q_proj`, hidden, hidden),
+        k: await linear(`${p}.self_attn.k_proj`, kvWidth, hidden),
+        v: await linear(`${p}.self_attn.v_proj`, kvWidth, hidden),
+        dense: await linear(`${p}.self_attn.dense`, hidden, hidden),
+        fc1: await linear(`${p}.mlp.fc1`, intermediate, hidden),
+        fc2: await linear(`${p}.mlp.fc2`, hidden, intermediate),
+      });
+    }
+    const finalNorm = norm("model.final_layernorm");
+    const lmHead = await linear("lm_head", vocabSize, hidden);
+    return new PhiModel(config, backend, embedding, layers, finalNorm, lmHead);
+  }
+
+  /**
+   * phi's shapes with deterministic random weights (random.ts), for benchmarks
+   * without the download. Matrices uniform in ±1/√in (so activations stay O(1)),
+   * LayerNorm weight 1 and bias 0, other biases 0.
+   */
+  static async random(config: PhiConfig, backend: MatmulBackend, dtype: WeightDtype = "F16", seed = 1): Promise<PhiModel> {
+    const { hidden, intermediate, vocabSize, numKvHeads, headDim } = config;
+    let next = seed;
+    const linear = async (name: string, rows: number, cols: number): Promise<Linear> => {
+      const source: WeightSource = { kind: "random", seed: next++, scale: 1 / Math.sqrt(cols) };
+      const handle = await backend.addWeight({ name, dtype, rows, cols, source });
+      return { handle, bias: new Float32Array(rows), rows, cols };
+    };
+    const norm = (): Norm => ({ weight: new Float32Array(hidden).fill(1), bias: new Float32Array(hidden) });
+    const embedding = randomEmbedding(next++, 1, vocabSize, hidden);
+    const layers: Layer[] = [];
+    for (let i = 0; i < config.numLayers; i++) {
+      const p = `model.layers.${i}`;
+      layers.push({
+        norm: norm(),
+        q: await linear(`${p}.self_attn.q_proj.weight`, hidden, hidden),
+        k: await linear(`${p}.self_attn.k_proj.weight`, numKvHeads * headDim, hidden),
+        v: await linear(`${p}.self_attn.v_proj.weight`, numKvHeads * headDim, hidden),
+        dense: await linear(`${p}.self_attn.dense.weight`, hidden, hidden),
+        fc1: await linear(`${p}.mlp.fc1.weight`, intermediate, hidden),
+        fc2: await linear(`${p}.mlp.fc2.weight`, hidden, intermediate),
+      });
+    }
+    const lmHead = await linear("lm_head.weight", vocabSize, hidden);
+    return new PhiModel(config, backend, embedding, layers, norm(), lmHead);
+  }
+
+  /** An empty KV cache with room for `capacity` positions (it grows if needed). */
+  newCache(capacity = 64): KVCache {
+    return new KVCache(this.config.numLayers, this.config.numKvHeads * this.config.headDim, capacity);
+  }
+
+  private async linear(l: Linear, x: Float32Array, T: number): Promise<Float32Array> {
+    return addBias(await this.backend.matmul(l.handle, x, T), T, l.bias); // [T, rows]
+  }
+
+  /** Causal self-attention of T new positions against the cache (which they are appended to). */
+  private async attention(layer: Layer, li: number, h: Float32Array, T: number, cache: KVCache): Promise<Float32Array> {
+    const { numHeads, numKvHeads, headDim, rotaryDim, ropeTheta } = this.config;
+    const pos0 = cache.length;
+    const q = await this.linear(layer.q, h, T); // [T, numHeads, headDim]
+    const k = await this.linear(layer.k, h, T); // [T, numKvHeads, headDim]
+    const v = await this.linear(layer.v, h, T); // [T, numKvHeads, headDim]
+    applyRotary(q, T, numHeads, headDim, rotaryDim, pos0, ropeTheta);
+    applyRotary(k, T, numKvHeads, headDim, rotaryDim, pos0, ropeTheta);
+    const width = numKvHeads * headDim;
+    cache.k[li].set(k, pos0 * width); // cache: [positions, numKvHeads, headDim]
+    cache.v[li].set(v, pos0 * width);
+    const K = cache.k[li], V = cache.v[li];
+
+    const scale = 1 / Math.sqrt(headDim);
+    const group = numHeads / numKvHeads; // query heads per key/value head
+    const out = new Float32Array(T * numHeads * headDim); // [T, numHeads, headDim]
+    const scores = new Float32Array(pos0 + T);
+    for (let t = 0; t < T; t++) {
+      const n = pos0 + t + 1; // causal: position pos0+t sees positions 0 … pos0+t
+      for (let hd = 0; hd < numHeads; hd++) {
+        const qo = (t * numHeads + hd) * headDim;
+        const kvh = Math.floor(hd / group);
+        let max = -Infinity;
+        for (let s = 0; s < n; s++) {
+          const ko = s * width + kvh * headDim;
+          let dot = 0;
+          for (let d = 0; d < headDim; d++) dot += q[qo + d] * K[ko + d];
+          scores[s] = dot * scale;
+          if (scores[s] > max) max = scores[s];
+        }
+        let sum = 0;
+        for (let s = 0; s < n; s++) sum += scores[s] = Math.exp(scores[s] - max);
+        for (let s = 0; s < n; s++) {
+          const p = scores[s] / sum;
+          const vo = s * width + kvh * headDim;
+          for (let d = 0; d < headDim; d++) out[qo + d] += p * V[vo + d];
+        }
+      }
+    }
+    return this.linear(layer.dense, out, T); // [T, hidden]
+  }
+
+  /**
+   * Run `ids` (the next T tokens after those already in `cache`) through the model,
+   * appending them to the cache. Returns logits [T, vocab] for every position when
+   * allLogits, else [1, vocab] for the last one (all generation needs).
+   */
+  async forward(ids: readonly number[], cache: KVCache, opts: { allLogits?: boolean; hooks?: ForwardHooks } = {}): Promise<Float32Array> {
+    const { hidden, vocabSize, layerNormEps: eps } = this.config;
+    const T = ids.length;
+    if (T === 0) throw new Error("forward: no tokens");
+    if (cache.length + T > this.config.maxPositions) throw new Error(`forward: ${cache.length + T} positions exceed max_position_embeddings ${this.config.maxPositions}`);
+    cache.reserve(cache.length + T);
+
+    let x = new Float32Array(T * hidden); // [T, hidden]
+    ids.forEach((id, t) => {
+      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new Error(`forward: token id ${id} outside the embedding's ${vocabSize} rows`);
+      this.embedding.row(id, x.subarray(t * hidden, (t + 1) * hidden));
+    });
+    opts.hooks?.onResidual?.(0, x);
+
+    for (let li = 0; li < this.layers.length; li++) {
+      const layer = this.layers[li];
+      const h = layerNorm(x, T, hidden, layer.norm, eps); // [T, hidden]
+      const a = await this.attention(layer, li, h, T, cache); // [T, hidden]
+      const m = await this.linear(layer.fc2, geluNew(await this.linear(layer.fc1, h, T)), T); // [T, intermediate] → [T, hidden]
+      const next = new Float32Array(T * hidden);
+      for (let i = 0; i < next.length; i++) next[i] = a[i] + m[i] + x[i]; // the order transformers adds them
+      x = next;
+      opts.hooks?.onResidual?.(li + 1, x);
+    }
+    cache.length += T;
+
+    // final LayerNorm and lm_head only on the rows wanted: generation needs just the last one
+    const normRows = opts.allLogits || opts.hooks?.onFinalNorm ? T : 1;
+    const normed = layerNorm(x.subarray((T - normRows) * hidden), normRows, hidden, this.finalNorm, eps); // [normRows, hidden]
+    opts.hooks?.onFinalNorm?.(normed);
+    const rowsOut = opts.allLogits ? T : 1;
+    return this.linear(this.lmHead, normed.slice((normRows - rowsOut) * hidden), rowsOut); // [rowsOut, vocab]
+  }
+
+  /** Parameters: matrices + biases + norms + embedding (counted from the shapes). */
+  numParams(): number {
+    const lin = (l: Linear) => l.rows * l.cols + l.rows;
+    const { hidden } = this.config;
+    let n = this.embedding.rows * this.embedding.cols + lin(this.lmHead) + 2 * hidden;
+    for (const l of this.layers) n += 2 * hidden + lin(l.q) + lin(l.k) + lin(l.v) + lin(l.dense) + lin(l.fc1) + lin(l.fc2);
+    return n;
+  }
+
+  /** Bytes of weights this model holds: the backend's matrices + the stored embedding. */
+  weightBytes(): number {
+    return this.backend.weightBytes() + this.embedding.bytes;
+  }
+
+  async close(): Promise<void> {
+    await this.backend.close();
+  }
+}

@@ -1,0 +1,75 @@
+// `npm run fetch-phi2 [-- --dir DIR] [--repo OWNER/NAME] [--revision REV]`: download
+// microsoft/phi-2 (≈5.6 GB) from the Hugging Face Hub into data/models/phi-2, with a
+// progress bar. Interrupted? Run it again: it resumes where it stopped.
+// (The same files as the article's `git clone https://huggingface.co/microsoft/phi-2`.)
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { fetchModel, formatProgress, PHI2_REPO } from "../lib/phi2/fetch";
+import { defaultPhi2Dir } from "../lib/phi2/load";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const HELP = `usage: npm run fetch-phi2 [-- --dir DIR] [--repo ${PHI2_REPO}] [--revision main]
+  --dir DIR        where the files go (default $PHI2_DIR or data/models/phi-2)
+  --repo NAME      Hub repository (default ${PHI2_REPO})
+  --revision REV   branch, tag or commit (default main)
+  HF_TOKEN in the environment is used if set (phi-2 itself needs none).`;
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { dir: { type: "string" }, repo: { type: "string" }, revision: { type: "string" }, help: { type: "boolean", short: "h" } },
+    }));
+  } catch (e) {
+    console.error(`fetch-phi2: ${(e as Error).message}\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const dir = path.resolve(values.dir ?? defaultPhi2Dir(ROOT));
+  const t0 = Date.now();
+  let last = 0, lastDone = 0, speed = 0, startDone: number | null = null;
+  const tty = process.stderr.isTTY;
+  try {
+    await fetchModel({
+      repo: values.repo ?? PHI2_REPO,
+      revision: values.revision ?? "main",
+      dir,
+      log: (line) => process.stderr.write(`${tty ? "\r\x1b[K" : ""}${line}\n`),
+      onProgress: (done, total, file) => {
+        const now = Date.now();
+        if (startDone === null) startDone = done;
+        if (now - last < 250 && done < total) return; // 4 updates a second
+        speed = now > t0 ? ((done - startDone) / (now - t0)) * 1000 : 0; // average over this run
+        last = now;
+        lastDone = done;
+        const line = `${formatProgress(done, total, speed)} ${file}`;
+        process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+      },
+    });
+  } catch (e) {
+    process.stderr.write("\n");
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause ? ` (${cause.code ?? cause.message})` : "";
+    console.error(`fetch-phi2: ${(e as Error).message}${why}\n(no network? run it again to resume; finished files are kept)`);
+    return 1;
+  }
+  process.stderr.write("\n");
+  console.log(`phi-2 is in ${dir} (${(lastDone / 1e9).toFixed(2)} GB). Try: npm run phi2 -- --model ${dir}`);
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+      process.exit(1);
+    },
+  );
+}

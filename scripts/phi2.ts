@@ -1,0 +1,145 @@
+// `npm run phi2 -- --model DIR --prompt TEXT --max-length N`: run phi-2 (or any phi
+// model directory) greedily, streaming the text, then print the timings.
+// `--json`: print only one JSON object {input_ids, output_ids, text, load_s, prefill_s, decode_tokens_per_s}.
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { ARTICLE_PROMPT } from "../lib/phi2";
+import { generateText } from "../lib/phi2/generate";
+import { defaultPhi2Dir, loadPhi, type BackendKind } from "../lib/phi2/load";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+const HELP = `usage: npm run phi2 -- [--model DIR] [--prompt TEXT] [--max-length N | --max-new-tokens N]
+                      [--backend auto|js|wasm] [--threads N] [--json]
+  --model DIR         a phi model directory (default $PHI2_DIR or data/models/phi-2)
+  --prompt TEXT       default: the article's "${ARTICLE_PROMPT}"
+  --max-length N      total tokens counting the prompt, as transformers' max_length (default 200)
+  --max-new-tokens N  new tokens instead
+  --backend KIND      auto (default: wasm kernels if built, else js), js, wasm
+  --threads N         worker threads for the wasm backend (default: all cores)
+  --json              print one JSON object instead of streaming`;
+
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${name} must be a positive integer, got "${v}"`);
+  return Number(v);
+}
+
+class UsageError extends Error {}
+
+interface Args {
+  model: string;
+  prompt: string;
+  maxLength?: number;
+  maxNewTokens?: number;
+  backend: BackendKind;
+  threads?: number;
+  json: boolean;
+}
+
+export function parse(argv: string[]): Args | "help" {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        model: { type: "string" },
+        prompt: { type: "string" },
+        "max-length": { type: "string" },
+        "max-new-tokens": { type: "string" },
+        backend: { type: "string" },
+        threads: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return "help";
+  const backend = values.backend ?? "auto";
+  if (backend !== "auto" && backend !== "js" && backend !== "wasm") throw new UsageError(`--backend must be auto, js or wasm, got "${backend}"`);
+  const maxLength = positiveInt("--max-length", values["max-length"]);
+  const maxNewTokens = positiveInt("--max-new-tokens", values["max-new-tokens"]);
+  if (maxLength !== undefined && maxNewTokens !== undefined) throw new UsageError("give --max-length or --max-new-tokens, not both");
+  return {
+    model: values.model ?? defaultPhi2Dir(ROOT),
+    prompt: values.prompt ?? ARTICLE_PROMPT,
+    maxLength: maxLength ?? (maxNewTokens === undefined ? 200 : undefined),
+    maxNewTokens,
+    backend,
+    threads: positiveInt("--threads", values.threads),
+    json: values.json ?? false,
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: Args | "help";
+  try {
+    args = parse(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`phi2: ${e.message}\n${HELP}`);
+    return 2;
+  }
+  if (args === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  const a = args;
+  let loaded;
+  try {
+    loaded = await loadPhi(a.model, { backend: a.backend, threads: a.threads, positions: a.maxLength });
+  } catch (e) {
+    console.error(`phi2: ${(e as Error).message}`);
+    return 1;
+  }
+  const { model, tokenizer, loadSeconds } = loaded;
+  try {
+    if (!a.json) {
+      console.error(`loaded ${a.model} in ${loadSeconds.toFixed(2)} s (${model.backend.name})`);
+      process.stdout.write(a.prompt);
+    }
+    const r = await generateText(model, tokenizer, a.prompt, { maxLength: a.maxLength, maxNewTokens: a.maxNewTokens }, a.json ? undefined : (s) => process.stdout.write(s));
+    const inputIds = r.promptIds;
+    const text = r.text;
+    if (a.json) {
+      const out = {
+        input_ids: inputIds,
+        output_ids: r.ids,
+        text,
+        load_s: loadSeconds,
+        prefill_s: r.prefillSeconds,
+        decode_tokens_per_s: Number.isFinite(r.decodeTokensPerSecond) ? r.decodeTokensPerSecond : null,
+        new_tokens: r.newIds.length,
+        total_s: r.totalSeconds,
+        backend: model.backend.name,
+      };
+      console.log(JSON.stringify(out));
+    } else {
+      process.stdout.write("\n");
+      console.log(
+        `\nload ${loadSeconds.toFixed(2)} s · prefill ${inputIds.length} tokens ${r.prefillSeconds.toFixed(2)} s · ` +
+          `${r.newIds.length} new tokens in ${r.totalSeconds.toFixed(2)} s · decode ${r.decodeTokensPerSecond.toFixed(2)} tokens/s · ${model.backend.name}`,
+      );
+    }
+    return 0;
+  } catch (e) {
+    console.error(`phi2: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    await model.close();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,131 @@
+// The pieces of `npm run fetch-phi2`, with a fake Hub (this machine is offline):
+// file selection, resume offsets, progress line, verification, and a broken
+// download resumed by a second run.
+import { afterAll, describe, expect, test } from "vitest";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fetchModel, formatProgress, gitBlobSha1File, planDownload, selectFiles, verifyFile, type HubClient, type HubEntry } from "../lib/phi2/fetch";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "phi2-fetch-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+test("selectFiles keeps config, tokenizer and safetensors; takes sizes and hashes from the listing", () => {
+  const entries: HubEntry[] = [
+    { type: "file", path: "config.json", size: 735, oid: "a".repeat(40) },
+    { type: "file", path: "model-00001-of-00002.safetensors", size: 135, oid: "b".repeat(40), lfs: { oid: "c".repeat(64), size: 4995584424 } },
+    { type: "file", path: "pytorch_model.bin", size: 135, lfs: { oid: "d".repeat(64), size: 5 } },
+    { type: "file", path: "tokenizer.json", size: 2114924, oid: "e".repeat(40) },
+    { type: "directory", path: "onnx", size: 0 },
+    { type: "file", path: ".gitattributes", size: 1519 },
+  ];
+  expect(selectFiles(entries)).toEqual([
+    { path: "config.json", size: 735, gitSha1: "a".repeat(40) },
+    { path: "model-00001-of-00002.safetensors", size: 4995584424, sha256: "c".repeat(64) },
+    { path: "tokenizer.json", size: 2114924, gitSha1: "e".repeat(40) },
+  ]);
+});
+
+test("planDownload: resume from the .part's size, start over when it is too big, skip when done", () => {
+  expect(planDownload(100, null, null)).toMatchObject({ action: "download", offset: 0 });
+  expect(planDownload(100, null, 40)).toMatchObject({ action: "download", offset: 40 });
+  expect(planDownload(100, null, 100)).toMatchObject({ action: "download", offset: 100 }); // complete .part: verify + rename
+  expect(planDownload(100, null, 140)).toMatchObject({ action: "download", offset: 0 });
+  expect(planDownload(100, 100, null)).toEqual({ action: "done" });
+  expect(planDownload(100, 60, null)).toMatchObject({ action: "download", offset: 0 });
+});
+
+test("formatProgress", () => {
+  expect(formatProgress(3.36e9, 5.6e9, 25e6, 10)).toBe("[██████░░░░] 60.0% 3.36 GB / 5.60 GB · 25.0 MB/s · 1m30s left");
+  expect(formatProgress(0, 5.6e9, 0, 4)).toBe("[░░░░] 0.0% 0 B / 5.60 GB · – · ? left");
+  expect(formatProgress(5.6e9, 5.6e9, 1e8, 4)).toBe("[████] 100.0% 5.60 GB / 5.60 GB · 100.0 MB/s · 0s left");
+});
+
+test("git blob sha1 is git's (`git hash-object` of 'hello\\n' is ce0136…)", async () => {
+  const f = path.join(tmp, "hello.txt");
+  fs.writeFileSync(f, "hello\n");
+  expect(await gitBlobSha1File(f)).toBe("ce013625030ba8dba906f756967f9e9ca394464a");
+  expect(await verifyFile(f, { path: "hello.txt", size: 6, gitSha1: "ce013625030ba8dba906f756967f9e9ca394464a" })).toBeNull();
+  expect(await verifyFile(f, { path: "hello.txt", size: 7 })).toMatch(/6 bytes, the Hub says 7/);
+  expect(await verifyFile(f, { path: "hello.txt", size: 6, sha256: "0".repeat(64) })).toMatch(/sha256 5891b5b5.* the Hub says 0000/);
+});
+
+describe("fetchModel with a fake Hub", () => {
+  const weights = new Uint8Array(300_000).map((_, i) => (i * 7919) % 251);
+  const config = new TextEncoder().encode('{"model_type": "phi"}');
+  const listing: HubEntry[] = [
+    { type: "file", path: "config.json", size: config.length },
+    { type: "file", path: "model.safetensors", size: 134, lfs: { oid: sha256(weights), size: weights.length } },
+  ];
+  const content: Record<string, Uint8Array> = { "config.json": config, "model.safetensors": weights };
+
+  /** A Hub whose downloads of `model.safetensors` break after `breakAfter` bytes (once). */
+  function fakeHub(breakAfter: number | null, requested: number[]): HubClient {
+    let broken = false;
+    return {
+      async *listFiles() {
+        yield* listing;
+      },
+      async blob(_repo, file) {
+        const data = content[file];
+        const blob = new Blob([data]);
+        return {
+          size: blob.size,
+          slice(start = 0) {
+            requested.push(start); // the Range the real Hub would be asked for
+            const rest = data.subarray(start);
+            return {
+              stream() {
+                let sent = 0;
+                return new ReadableStream<Uint8Array>({
+                  pull(ctl) {
+                    if (breakAfter !== null && !broken && file === "model.safetensors" && start + sent >= breakAfter) {
+                      broken = true;
+                      ctl.error(new Error("connection reset"));
+                      return;
+                    }
+                    if (sent >= rest.length) return ctl.close();
+                    const n = Math.min(10_000, rest.length - sent);
+                    ctl.enqueue(rest.slice(sent, sent + n));
+                    sent += n;
+                  },
+                });
+              },
+            };
+          },
+        } as unknown as Blob;
+      },
+    };
+  }
+
+  test("a broken download is resumed from where it stopped, then verified", async () => {
+    const dir = path.join(tmp, "model");
+    const requested: number[] = [];
+    await expect(fetchModel({ dir, client: fakeHub(120_000, requested) })).rejects.toThrow(/connection reset/);
+    const partSize = fs.statSync(path.join(dir, "model.safetensors.part")).size;
+    expect(partSize).toBe(120_000);
+    expect(fs.readFileSync(path.join(dir, "config.json"))).toEqual(Buffer.from(config));
+
+    const progress: number[] = [];
+    await fetchModel({ dir, client: fakeHub(null, requested), onProgress: (done) => progress.push(done) });
+    expect(requested).toEqual([0, 0, 120_000]); // run 1: config, weights (broken); run 2: config only verified, weights resumed at 120000
+    expect(new Uint8Array(fs.readFileSync(path.join(dir, "model.safetensors")))).toEqual(weights);
+    expect(fs.existsSync(path.join(dir, "model.safetensors.part"))).toBe(false);
+    expect(progress.at(-1)).toBe(config.length + weights.length);
+  });
+
+  test("a download that does not match the Hub's sha256 is rejected and its .part removed", async () => {
+    const dir = path.join(tmp, "model-bad");
+    const good = listing[1].lfs!.oid;
+    listing[1].lfs!.oid = "0".repeat(64);
+    try {
+      await expect(fetchModel({ dir, client: fakeHub(null, []) })).rejects.toThrow(/model\.safetensors failed verification: .*sha256/);
+      expect(fs.existsSync(path.join(dir, "model.safetensors.part"))).toBe(false);
+      expect(fs.existsSync(path.join(dir, "model.safetensors"))).toBe(false);
+    } finally {
+      listing[1].lfs!.oid = good;
+    }
+  });
+});

@@ -1,0 +1,137 @@
+// Our phi decoder against Hugging Face transformers' PhiForCausalLM on the tiny-phi
+// fixture (make_tiny_phi.py): same published-format files, reference outputs
+// computed by transformers in float32.
+import { beforeAll, describe, expect, test } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ARTICLE_PROMPT } from "../lib/phi2";
+import { readPhiConfig } from "../lib/phi2/config";
+import { generate, TextStream } from "../lib/phi2/generate";
+import { createBackend } from "../lib/phi2/load";
+import { JsMatmul } from "../lib/phi2/matmul-js";
+import { applyRotary, PhiModel } from "../lib/phi2/model";
+import { SafetensorsModel } from "../lib/phi2/safetensors";
+import { loadTokenizer } from "../lib/phi2/tokenizer";
+
+const DIR = path.join(__dirname, "fixtures", "tiny-phi");
+const reference = JSON.parse(fs.readFileSync(path.join(DIR, "reference.json"), "utf8"));
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+let model: PhiModel;
+beforeAll(async () => {
+  const st = SafetensorsModel.open(DIR);
+  model = await PhiModel.load(st, readPhiConfig(DIR), new JsMatmul());
+  st.close();
+});
+
+describe("tiny-phi forward pass vs transformers", () => {
+  const ref = SafetensorsModel.open(path.join(DIR, "reference.safetensors"));
+  const ids: number[] = Array.from(new BigInt64Array(ref.readBytes("input_ids").slice().buffer), Number);
+
+  test("the reference's input ids are the article's prompt", () => {
+    expect(ids).toEqual(reference.input_ids);
+    expect(ids).toHaveLength(10);
+    expect(reference.prompt).toBe(ARTICLE_PROMPT);
+  });
+
+  test("residual stream after each layer, final norm and logits at every position within 1e-4", async () => {
+    const { hidden, numLayers, vocabSize } = model.config;
+    const T = ids.length;
+    const residuals: Float32Array[] = [];
+    let finalNorm: Float32Array | undefined;
+    const logits = await model.forward(ids, model.newCache(), {
+      allLogits: true,
+      hooks: { onResidual: (_i, x) => residuals.push(x.slice()), onFinalNorm: (x) => (finalNorm = x.slice()) },
+    });
+    const layerOutputs = ref.readF32("layer_outputs"); // [layers+1, T, hidden]
+    expect(ref.info("layer_outputs").shape).toEqual([numLayers + 1, T, hidden]);
+    expect(residuals).toHaveLength(numLayers + 1);
+    for (let i = 0; i <= numLayers; i++) {
+      expect(maxAbsDiff(residuals[i], layerOutputs.subarray(i * T * hidden, (i + 1) * T * hidden))).toBeLessThan(1e-4);
+    }
+    expect(maxAbsDiff(finalNorm!, ref.readF32("final_norm"))).toBeLessThan(1e-4);
+    const refLogits = ref.readF32("logits"); // [T, vocab]
+    expect(logits.length).toBe(T * vocabSize);
+    for (let t = 0; t < T; t++) {
+      const d = maxAbsDiff(logits.subarray(t * vocabSize, (t + 1) * vocabSize), refLogits.subarray(t * vocabSize, (t + 1) * vocabSize));
+      expect(d, `position ${t}`).toBeLessThan(1e-4);
+    }
+  });
+
+  test("one token at a time through the KV cache gives the same logits as the whole prompt", async () => {
+    const { vocabSize } = model.config;
+    const refLogits = ref.readF32("logits");
+    const cache = model.newCache(2); // small on purpose: it has to grow
+    for (let t = 0; t < ids.length; t++) {
+      const row = await model.forward([ids[t]], cache);
+      expect(maxAbsDiff(row, refLogits.subarray(t * vocabSize, (t + 1) * vocabSize)), `position ${t}`).toBeLessThan(1e-4);
+    }
+  });
+});
+
+describe("greedy generation vs transformers' generate(do_sample=False)", () => {
+  for (const maxLength of [40, 12]) {
+    test(`max_length ${maxLength}: identical ids`, async () => {
+      const streamed: number[] = [];
+      const r = await generate(model, reference.input_ids, { maxLength, onToken: (id) => streamed.push(id) });
+      expect(r.ids).toEqual(reference[`greedy_max_length_${maxLength}`]);
+      expect(streamed).toEqual(r.newIds);
+      expect(r.ids).toHaveLength(maxLength); // max_length counts the prompt
+      expect(r.prefillSeconds).toBeGreaterThan(0);
+      expect(r.decodeTokensPerSecond).toBeGreaterThan(0);
+    });
+  }
+
+  test("maxNewTokens counts only new tokens", async () => {
+    const r = await generate(model, reference.input_ids, { maxNewTokens: 5 });
+    expect(r.ids).toEqual(reference.greedy_max_length_40.slice(0, 15));
+  });
+
+  test("stops at eos", async () => {
+    // make the 3rd generated token the eos: generation must stop right after it
+    const third = reference.greedy_max_length_40[12];
+    const r = await generate(model, reference.input_ids, { maxLength: 40, eosTokenId: third });
+    expect(r.newIds).toEqual(reference.greedy_max_length_40.slice(10, 13));
+  });
+
+  test("the streamed text equals transformers' decode of the new tokens", async () => {
+    const tok = await loadTokenizer(DIR);
+    let text = "";
+    const stream = new TextStream(tok.decode, (s) => (text += s));
+    await generate(model, reference.input_ids, { maxLength: 40, onToken: (id) => stream.push(id) });
+    stream.flush();
+    expect(text).toBe(reference.greedy_text_40);
+  });
+});
+
+test("the fast backend (kernels/, when built: what `auto` picks) gives the same logits and greedy ids", async () => {
+  const backend = await createBackend("auto", { threads: 2 });
+  const st = SafetensorsModel.open(DIR);
+  const fast = await PhiModel.load(st, readPhiConfig(DIR), backend);
+  st.close();
+  try {
+    const ref = SafetensorsModel.open(path.join(DIR, "reference.safetensors"));
+    const logits = await fast.forward(reference.input_ids, fast.newCache(), { allLogits: true });
+    expect(maxAbsDiff(logits, ref.readF32("logits")), backend.name).toBeLessThan(1e-4);
+    ref.close();
+    const r = await generate(fast, reference.input_ids, { maxLength: 40 });
+    expect(r.ids).toEqual(reference.greedy_max_length_40);
+  } finally {
+    await fast.close();
+  }
+});
+
+test("rotary embedding touches only the first rotaryDim dims and rotates pairs (j, j + rotaryDim/2)", () => {
+  // one head, headDim 6, rotaryDim 4, position 1, theta 10000: f_0 = 1, f_1 = 1/100
+  const x = new Float32Array([1, 2, 3, 4, 5, 6]);
+  applyRotary(x, 1, 1, 6, 4, 1, 10000);
+  const c0 = Math.cos(1), s0 = Math.sin(1), c1 = Math.cos(0.01), s1 = Math.sin(0.01);
+  const expected = [1 * c0 - 3 * s0, 2 * c1 - 4 * s1, 3 * c0 + 1 * s0, 4 * c1 + 2 * s1, 5, 6];
+  expected.forEach((e, i) => expect(x[i]).toBeCloseTo(e, 6));
+});

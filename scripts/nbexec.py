@@ -96,7 +96,11 @@ def error_text(cell):
     return "\n".join(parts) or "(the kernel reported an error but sent no text)"
 
 
-def drain(kc, outputs, msg_id, deadline):
+class KernelDied(Exception):
+    pass
+
+
+def drain(km, kc, outputs, msg_id, deadline):
     """Read iopub until the kernel is idle for msg_id; True if it finished in time."""
     while True:
         left = deadline - time.monotonic()
@@ -105,6 +109,9 @@ def drain(kc, outputs, msg_id, deadline):
         try:
             msg = kc.get_iopub_msg(timeout=min(left, 1.0))
         except queue.Empty:
+            if not km.is_alive():
+                code = getattr(getattr(km, "provisioner", None), "exit_code", None)
+                raise KernelDied(f"the kernel process died (exit code {code}; out of memory?)")
             continue
         outputs.add(msg)
         if (msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle"
@@ -139,7 +146,12 @@ def run(nb, kernel_name, cwd, cell_timeout):
                 continue
             msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False)
             outputs.cell_of[msg_id] = idx
-            if not drain(kc, outputs, msg_id, time.monotonic() + cell_timeout):
+            try:
+                finished = drain(km, kc, outputs, msg_id, time.monotonic() + cell_timeout)
+            except KernelDied as e:
+                err = stderr_of(cell).strip()
+                return False, f"{e}" + (f"\n{err}" if err else ""), number
+            if not finished:
                 km.interrupt_kernel()
                 return False, f"timed out after {cell_timeout} s", number
             reply = shell_reply(kc, msg_id, 30)
@@ -163,7 +175,10 @@ def run(nb, kernel_name, cwd, cell_timeout):
         # Let callbacks scheduled by the last cells fire, then look once more.
         msg_id = kc.execute(SENTINEL, silent=True, store_history=False)
         outputs.cell_of[msg_id] = -1
-        drain(kc, outputs, msg_id, time.monotonic() + 30)
+        try:
+            drain(km, kc, outputs, msg_id, time.monotonic() + 30)
+        except KernelDied as e:
+            return False, f"after the last cell: {e}", len(code_cells)
         for number, j in enumerate(code_cells, start=1):
             m = ASYNC_ERROR.search(stderr_of(nb.cells[j]))
             if m:

@@ -17,6 +17,7 @@ describe("npm run course on broken notebooks", () => {
     writeNotebook(join(dir, "03-async-rejection.ipynb"), ["1", 'Promise.reject(new Error("async boom")); 2', "3"]);
     writeNotebook(join(dir, "04-type-error.ipynb"), ["1", 'const s: string = 42;', "3"]);
     writeNotebook(join(dir, "05-late-exception.ipynb"), ['setTimeout(() => { throw new Error("late boom"); }, 50); 1']);
+    writeNotebook(join(dir, "06-kernel-dies.ipynb"), ["1", "process.exit(3)", "2"]);
     run = await runCourse(["--notebooks", dir, "--out", out], 300_000);
     summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
   }, 300_000);
@@ -41,6 +42,12 @@ describe("npm run course on broken notebooks", () => {
   });
   it("catches an exception thrown by a callback after the last cell finished", () => {
     expect(summary.find((r) => r.notebook === "05-late-exception")?.error).toMatch(/UncaughtException: Error: late boom/);
+  });
+  it("reports a kernel that died instead of waiting for it", () => {
+    const r = summary.find((x) => x.notebook === "06-kernel-dies");
+    expect(r?.error).toMatch(/kernel process died/);
+    expect(r!.seconds).toBeLessThan(120);
+    expect(run.stderr).toMatch(/06-kernel-dies\.ipynb, cell 2/);
   });
   it("stops a failed notebook at the failing cell", () => {
     const nb = JSON.parse(readFileSync(join(out, "02-sync-throw.ipynb"), "utf8"));

@@ -23,12 +23,16 @@ export function findJupyterPython(root = ROOT): string | null {
   return null;
 }
 
-/** kernel.json for this checkout's tslab (node_modules/.bin/tslab, never a global one). */
+/**
+ * kernel.json for this checkout's tslab (node_modules/.bin/tslab, never a global one),
+ * with scripts/tslab-preload (queued zeromq sends: see that file) loaded first.
+ */
 export function kernelSpec(root = ROOT): object {
   return {
     argv: [join(root, "node_modules", ".bin", "tslab"), "kernel", "--config-path", "{connection_file}"],
     display_name: "TypeScript (tslab, course)",
     language: "typescript",
+    env: { NODE_OPTIONS: `--require ${join(root, "dist", "scripts", "tslab-preload.js")}` },
   };
 }
 

@@ -23,6 +23,7 @@ import sys
 import time
 
 import nbformat
+import zmq
 from jupyter_client.manager import start_new_kernel
 
 # What tslab prints for errors that do not fail the cell (see tslab's main.ts).
@@ -133,6 +134,9 @@ def shell_reply(kc, msg_id, timeout):
 
 def run(nb, kernel_name, cwd, cell_timeout):
     """Execute in place; returns (ok, error, cell_number)."""
+    # No receive limit on our sockets: past 1,000 queued messages ZeroMQ drops the rest,
+    # and a lost "idle" status would leave us waiting for a cell that has finished.
+    zmq.Context.instance().setsockopt(zmq.RCVHWM, 0)
     km, kc = start_new_kernel(kernel_name=kernel_name, cwd=cwd, startup_timeout=120)
     outputs = Outputs(nb)
     expected_count = 1

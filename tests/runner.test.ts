@@ -65,6 +65,23 @@ describe("npm run course on broken notebooks", () => {
   });
 });
 
+describe("a cell that floods the output", () => {
+  // tslab sends one message per console.log without waiting; zeromq ≥ 6 makes every
+  // 513th send asynchronous and fails the next with EBUSY, and a publisher drops what
+  // is past its high-water mark. scripts/tslab-preload queues the sends.
+  it("keeps every line and the kernel alive", async () => {
+    const dir = tempDir("flood-nb-");
+    const out = tempDir("flood-site-");
+    writeNotebook(join(dir, "01-flood.ipynb"), ["for (let i = 0; i < 3000; i++) console.log(i);", "'after'"]);
+    const r = await runCourse(["--notebooks", dir, "--out", out, "--cell-timeout", "60"], 180_000);
+    expect(r.status).toBe(0);
+    const nb = JSON.parse(readFileSync(join(out, "01-flood.ipynb"), "utf8"));
+    const text = nb.cells[0].outputs.map((o: { text: string | string[] }) => [o.text].flat().join("")).join("");
+    const lines = text.trim().split("\n").map(Number);
+    expect(lines).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+  }, 180_000);
+});
+
 describe("npm run course arguments", () => {
   it("runs a subset by name prefix", async () => {
     const dir = tempDir("subset-nb-");

@@ -1,0 +1,180 @@
+// Networks, twice: once in the lecture's matrix form with explicit number[][] (to
+// see what y = b + cᵀσ(b + W·x) computes), once as TensorFlow.js models (to train).
+// A test checks both give the same y for the same weights.
+import * as tf from "@tensorflow/tfjs";
+import { backendReady } from "./backend";
+import { relu, sigmoid } from "./sigmoid";
+
+export type Activation = "relu" | "sigmoid";
+
+const act = (a: Activation): ((x: number) => number) => (a === "relu" ? relu : sigmoid);
+
+// ---------------------------------------------------------------- matrix form
+
+/** One dense layer: W [outputs, inputs], b [outputs]. */
+export interface MatrixLayer {
+  W: number[][];
+  b: number[];
+}
+
+/**
+ * A network as explicit matrices: hidden layers with an activation, then a linear
+ * output layer. One hidden layer is the lecture's y = b + cᵀσ(b + W·x), where the
+ * output layer's W is the row cᵀ and its b the scalar b.
+ */
+export interface MatrixNet {
+  layers: MatrixLayer[]; // hidden..., output
+  activation: Activation;
+}
+
+/** W·x + b for one layer. */
+export function affine(layer: MatrixLayer, x: number[]): number[] {
+  return layer.W.map((row, i) => {
+    if (row.length !== x.length) throw new Error(`affine: W has ${row.length} columns but x has ${x.length} values`);
+    let s = layer.b[i];
+    for (let j = 0; j < x.length; j++) s += row[j] * x[j];
+    return s;
+  });
+}
+
+/** y for one input x [inputs]: r = b + W·x, a = σ(r) per hidden layer, then the linear output. */
+export function matrixForward(net: MatrixNet, x: number[]): number[] {
+  const sigma = act(net.activation);
+  let a = x;
+  net.layers.forEach((layer, l) => {
+    const r = affine(layer, a); // [outputs of layer l]
+    a = l < net.layers.length - 1 ? r.map(sigma) : r;
+  });
+  return a;
+}
+
+/** The lecture's names for a one-hidden-layer net: y = b + cᵀσ(bVec + W·x). */
+export function lectureForm(net: MatrixNet): { W: number[][]; bVec: number[]; c: number[]; b: number } {
+  if (net.layers.length !== 2 || net.layers[1].W.length !== 1)
+    throw new Error("lectureForm: the lecture's form has one hidden layer and one output");
+  return { W: net.layers[0].W, bVec: net.layers[0].b, c: net.layers[1].W[0], b: net.layers[1].b[0] };
+}
+
+/** θ: every number in the matrices, counted from their shapes. */
+export function matrixParameterCount(net: MatrixNet): number {
+  return net.layers.reduce((s, l) => s + l.W.length * (l.W[0]?.length ?? 0) + l.b.length, 0);
+}
+
+/** A matrix net with weights from a seeded uniform(−scale, scale), for drawing and tests. */
+export function randomMatrixNet(sizes: number[], activation: Activation, seed: number, scale = 1): MatrixNet {
+  const rand = mulberry32(seed);
+  const u = (): number => (2 * rand() - 1) * scale;
+  const layers = sizes.slice(1).map((out, l) => ({
+    W: Array.from({ length: out }, () => Array.from({ length: sizes[l] }, u)),
+    b: Array.from({ length: out }, u),
+  }));
+  return { layers, activation };
+}
+
+/** A small, fast, seeded PRNG in [0, 1) (mulberry32): same seed, same numbers, everywhere. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ---------------------------------------------------------------- counting parameters
+
+export interface LayerCount {
+  layer: string; // "hidden 1", "output"
+  inputs: number;
+  outputs: number;
+  weights: number; // inputs × outputs
+  biases: number; // outputs
+  total: number;
+}
+
+/** Parameters per dense layer of inputs → widths… → outputs: inputs×outputs + biases each. */
+export function parameterCounts(inputs: number, hidden: number[], outputs = 1): LayerCount[] {
+  const sizes = [inputs, ...hidden, outputs];
+  return sizes.slice(1).map((out, l) => {
+    const inp = sizes[l];
+    return {
+      layer: l < hidden.length ? `hidden ${l + 1}` : "output",
+      inputs: inp,
+      outputs: out,
+      weights: inp * out,
+      biases: out,
+      total: inp * out + out,
+    };
+  });
+}
+
+export function parameterCount(inputs: number, hidden: number[], outputs = 1): number {
+  return parameterCounts(inputs, hidden, outputs).reduce((s, l) => s + l.total, 0);
+}
+
+// ---------------------------------------------------------------- TensorFlow.js models
+
+export interface MlpSpec {
+  inputs: number; // days of history (56 in the lecture's sweeps)
+  width: number; // neurons per hidden layer
+  depth: number; // hidden layers (0 = the linear model)
+  activation: Activation;
+  seed: number; // initial weights come from this seed
+}
+
+/** The hidden widths of a spec: [width] × depth. */
+export const hiddenWidths = (s: MlpSpec): number[] => Array.from({ length: s.depth }, () => s.width);
+
+/** A short name: "56 → 100 → 100 → 1 ReLU". */
+export function mlpName(s: MlpSpec): string {
+  const sizes = [s.inputs, ...hiddenWidths(s), 1].join(" → ");
+  return s.depth === 0 ? `${sizes} linear` : `${sizes} ${s.activation === "relu" ? "ReLU" : "sigmoid"}`;
+}
+
+/**
+ * inputs → [width] × depth → 1, dense layers. Kernels start from Glorot-uniform with
+ * a per-layer seed (seed, seed+1, …), biases at 0, so the same spec always starts
+ * from the same weights. Call `await initBackend()` first.
+ */
+export function mlp(s: MlpSpec): tf.Sequential {
+  if (!backendReady()) throw new Error("mlp: call `await initBackend()` (lib/backend) before building models");
+  const model = tf.sequential();
+  const sizes = [...hiddenWidths(s), 1];
+  sizes.forEach((units, l) => {
+    model.add(
+      tf.layers.dense({
+        units,
+        inputShape: l === 0 ? [s.inputs] : undefined,
+        activation: l < sizes.length - 1 ? s.activation : "linear",
+        kernelInitializer: tf.initializers.glorotUniform({ seed: s.seed + l }),
+        biasInitializer: "zeros",
+      }),
+    );
+  });
+  return model;
+}
+
+/** The model's weights as a MatrixNet (tfjs stores kernels as [inputs, outputs]: transpose to W). */
+export function toMatrixNet(model: tf.LayersModel, activation: Activation): MatrixNet {
+  const weights = model.getWeights();
+  const layers: MatrixLayer[] = [];
+  for (let i = 0; i < weights.length; i += 2) {
+    const kernel = weights[i].arraySync() as number[][]; // [inputs, outputs]
+    const bias = weights[i + 1].arraySync() as number[]; // [outputs]
+    const W = bias.map((_, o) => kernel.map((row) => row[o])); // [outputs, inputs]
+    layers.push({ W, b: bias });
+  }
+  return { layers, activation };
+}
+
+/** Put a MatrixNet's weights into a model of the same shapes. */
+export function setFromMatrixNet(model: tf.LayersModel, net: MatrixNet): void {
+  const tensors = net.layers.flatMap((l) => {
+    const kernel = l.W[0].map((_, i) => l.W.map((row) => row[i])); // [inputs, outputs]
+    return [tf.tensor2d(kernel), tf.tensor1d(l.b)];
+  });
+  model.setWeights(tensors);
+  tensors.forEach((t) => t.dispose());
+}

@@ -1,0 +1,100 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { BackendInfo, initBackend } from "../lib/backend";
+import { matrixForward, mlp, mulberry32, toMatrixNet } from "../lib/nets";
+import { XY, evaluate, fit, scaleOf, shuffled } from "../lib/train";
+
+let info: BackendInfo;
+beforeAll(async () => {
+  info = await initBackend();
+});
+
+/** y = 1 + Σ_j x_j·(−1)^j / (j+1) + a kink, with seeded x: a small, learnable set. */
+function synthetic(n: number, k: number, seed: number): XY {
+  const r = mulberry32(seed);
+  const X = Array.from({ length: n }, () => Array.from({ length: k }, () => 10 + 3 * r()));
+  const y = X.map((x) => 1 + x.reduce((s, v, j) => s + (v * (j % 2 ? -1 : 1)) / (j + 1), 0) + Math.max(0, x[0] - 11.5));
+  return { X, y };
+}
+
+describe("backend", () => {
+  it("initialises once and says which backend ran", async () => {
+    expect(["tensorflow", "wasm", "cpu"]).toContain(info.name);
+    expect(await initBackend()).toBe(info);
+    expect(tf.getBackend()).toBe(info.name);
+  });
+
+  it("matMul with transposed operands (the backward pass's products) matches plain JS", () => {
+    const r = mulberry32(5);
+    const rand = (rows: number, cols: number): number[][] => Array.from({ length: rows }, () => Array.from({ length: cols }, () => r() - 0.5));
+    const T = (M: number[][]): number[][] => M[0].map((_, j) => M.map((row) => row[j]));
+    const mm = (P: number[][], Q: number[][]): number[][] => P.map((row) => Q[0].map((_, j) => row.reduce((s, v, k) => s + v * Q[k][j], 0)));
+    const A = rand(37, 6);
+    const B = rand(37, 4);
+    const C = rand(4, 6);
+    const D = rand(6, 37);
+    const cases: [number[][], number[][], boolean, boolean, number[][]][] = [
+      [A, B, true, false, mm(T(A), B)], // Aᵀ·B  [6, 4]: dW = xᵀ·dy
+      [A, C, false, true, mm(A, T(C))], // A·Cᵀ  [37, 4]: dx = dy·Wᵀ
+      [B, D, true, true, mm(T(B), T(D))], // Bᵀ·Dᵀ [4, 6]
+    ];
+    for (const [P, Q, tA, tB, ref] of cases) {
+      const got = tf.matMul(tf.tensor2d(P), tf.tensor2d(Q), tA, tB).arraySync() as number[][];
+      expect(got.length).toBe(ref.length);
+      ref.forEach((row, i) => row.forEach((v, j) => expect(got[i][j]).toBeCloseTo(v, 5)));
+    }
+    // batched (3-D) operands, as layers send them
+    const got3 = tf.matMul(tf.tensor3d([A]), tf.tensor3d([B]), true, false).arraySync() as number[][][];
+    expect(got3[0][2][3]).toBeCloseTo(mm(T(A), B)[2][3], 5);
+  });
+});
+
+describe("training", () => {
+  const data = synthetic(120, 8, 1);
+  const test = synthetic(40, 8, 2);
+
+  for (const batchSize of [0, 32]) {
+    it(`a second run prints the same losses (${batchSize ? "mini-batch, seeded shuffle" : "full batch"})`, async () => {
+      const run = async () => {
+        const model = mlp({ inputs: 8, width: 16, depth: 2, activation: "relu", seed: 4 });
+        const r = await fit(model, data, { epochs: 12, batchSize, lr: 0.01, seed: 3, logEvery: 3, test, progress: false });
+        model.dispose();
+        return r;
+      };
+      const [a, b] = [await run(), await run()];
+      expect(a.trainLoss).toEqual(b.trainLoss);
+      expect(a.testLoss).toEqual(b.testLoss);
+      expect(a.finalTrain).toBe(b.finalTrain);
+      expect(a.epochs).toEqual([1, 3, 6, 9, 12]);
+    });
+  }
+
+  it("learns: the loss falls, and the reported loss is the MAE of the model's predictions", async () => {
+    const model = mlp({ inputs: 8, width: 16, depth: 1, activation: "relu", seed: 1 });
+    const r = await fit(model, data, { epochs: 150, lr: 0.01, logEvery: 150, progress: false });
+    expect(r.trainLoss[r.trainLoss.length - 1]).toBeLessThan(r.trainLoss[0] / 3);
+    // The final loss, recomputed here from the matrix form of the trained weights.
+    const net = toMatrixNet(model, "relu");
+    const { mu, sigma } = r.scale;
+    const yHat = data.X.map((x) => matrixForward(net, x.map((v) => (v - mu) / sigma))[0] * sigma + mu);
+    const maeHand = yHat.reduce((s, v, i) => s + Math.abs(v - data.y[i]), 0) / data.y.length;
+    expect(r.finalTrain).toBeCloseTo(maeHand, 4);
+    expect(evaluate(model, data, r.scale)).toBe(r.finalTrain);
+  });
+
+  it("a different shuffle seed gives different mini-batch losses", async () => {
+    const run = async (seed: number) => {
+      const model = mlp({ inputs: 8, width: 16, depth: 1, activation: "relu", seed: 4 });
+      const r = await fit(model, data, { epochs: 4, batchSize: 16, seed, logEvery: 4, progress: false });
+      model.dispose();
+      return r.finalTrain;
+    };
+    expect(await run(1)).not.toBe(await run(2));
+  });
+
+  it("scales by the training labels' mean and standard deviation", () => {
+    expect(scaleOf([1, 3])).toEqual({ mu: 2, sigma: 1 });
+    const p = shuffled(10, mulberry32(1));
+    expect([...p].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+});

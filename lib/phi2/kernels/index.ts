@@ -1,0 +1,280 @@
+// The fast MatmulBackend: weights in their stored precision (fp16 stays 2 bytes)
+// in shared WebAssembly memories ("arenas", at most 4 GiB each), multiplied by
+// worker threads running WebAssembly SIMD kernels (assembly/matvec.ts).
+//
+// Decoding one token reads every weight once, so the speed limit is memory
+// bandwidth: bytes of weights ÷ read bandwidth (measureReadBandwidth below).
+// Loading: the main thread only decides where each weight goes; worker i fills
+// rows [⌊i·rows/n⌋, ⌊(i+1)·rows/n⌋) — "file" weights straight from the file (the
+// main thread never reads them), "random" ones generated in place. Multiplying:
+// each call is cut into blocks of rows that the workers take from a shared
+// counter, so the work follows whichever cores are free (on a shared machine
+// another program often holds one of them for a while).
+
+import * as os from "node:os";
+import { Worker } from "node:worker_threads";
+import type { MatmulBackend, WeightSpec } from "../matmul";
+import { Ctrl, ERROR_SLOT, Op, type FillMessage, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
+import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, wasmPath } from "./wasm";
+
+export { measureReadBandwidth, type Bandwidth } from "./bandwidth";
+
+const BYTES = { F16: 2, BF16: 2, F32: 4 } as const;
+
+type WaitAsync = (a: Int32Array, i: number, v: number, timeoutMs: number) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+class WasmMatmul implements MatmulBackend {
+  readonly name: string;
+  private readonly ctrl: Int32Array;
+  private readonly errorText: Uint8Array;
+  private x = new Float32Array(new SharedArrayBuffer(4));
+  private out = new Float32Array(new SharedArrayBuffer(4));
+  private arenas: Arena[] = [];
+  private weights: (WeightMeta & { bytes: number })[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending = new Map<number, { resolve: (m: FromWorker) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private failure: Error | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly workers: Worker[],
+    ctrl: SharedArrayBuffer,
+    errorText: SharedArrayBuffer,
+    private readonly maxArenaBytes: number,
+  ) {
+    this.ctrl = new Int32Array(ctrl);
+    this.errorText = new Uint8Array(errorText);
+    this.name = `wasm-simd × ${workers.length} thread${workers.length > 1 ? "s" : ""}`;
+    for (const w of workers) {
+      w.on("message", (m: FromWorker) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        p.resolve(m);
+      });
+      const fail = (e: Error) => {
+        if (this.closed) return;
+        this.failure ??= e;
+        for (const p of this.pending.values()) p.reject(e);
+        this.pending.clear();
+      };
+      w.on("error", fail);
+      w.on("exit", (code) => fail(new Error(`kernel worker exited (code ${code})`)));
+      w.unref(); // idle workers do not keep the process alive (ref'd while a call runs)
+    }
+  }
+
+  /** Run operations one at a time (the workers serve one command at a time). */
+  private serial<R>(op: () => Promise<R>): Promise<R> {
+    const run = this.queue.then(async () => {
+      if (this.closed) throw new Error(`${this.name}: closed`);
+      if (this.failure) throw this.failure;
+      for (const w of this.workers) w.ref();
+      try {
+        return await op();
+      } finally {
+        for (const w of this.workers) w.unref();
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private command(op: Op): void {
+    Atomics.store(this.ctrl, Ctrl.OP, op);
+    Atomics.add(this.ctrl, Ctrl.SEQ, 1);
+    Atomics.notify(this.ctrl, Ctrl.SEQ);
+  }
+
+  /** Send one message per worker (they first leave their wait loop) and await every reply. */
+  private async broadcast(make: (i: number, id: number) => { msg: ToWorker; transfer?: ArrayBuffer[] }): Promise<FromWorker[]> {
+    this.command(Op.YIELD);
+    const replies = this.workers.map((w, i) => {
+      const id = this.nextId++;
+      const { msg, transfer } = make(i, id);
+      const reply = new Promise<FromWorker>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+      w.postMessage(msg, transfer);
+      return reply;
+    });
+    const all = await Promise.all(replies);
+    const bad = all.find((r) => r.type === "error");
+    if (bad && bad.type === "error") throw new Error(bad.message);
+    return all;
+  }
+
+  /** Rows [r0, r1) that worker i fills. */
+  private slice(i: number, rows: number): [number, number] {
+    const n = this.workers.length;
+    return [Math.floor((i * rows) / n), Math.floor(((i + 1) * rows) / n)];
+  }
+
+  /** The index of an arena with `bytes` free (a new one, announced to the workers, if none has). */
+  private async arenaFor(bytes: number): Promise<number> {
+    const i = this.arenas.findIndex((a) => a.free() >= bytes + 64);
+    if (i >= 0) return i;
+    const a = new Arena(kernelModule(), { maxBytes: this.maxArenaBytes, slots: this.workers.length });
+    if (a.free() < bytes + 64) throw new Error(`a weight of ${bytes} bytes does not fit in one wasm memory (${a.free()} bytes free in a new one)`);
+    const index = this.arenas.push(a) - 1;
+    await this.broadcast((_, id) => ({ msg: { type: "arena", id, index, memory: a.memory, maxBytes: this.maxArenaBytes } }));
+    return index;
+  }
+
+  addWeight(spec: WeightSpec): Promise<number> {
+    return this.serial(async () => {
+      const { rows, cols, dtype, source } = spec;
+      const size = BYTES[dtype];
+      if (!size) throw new Error(`${spec.name}: dtype ${String(dtype)} not supported`);
+      if (!(Number.isInteger(rows) && Number.isInteger(cols) && rows > 0 && cols > 0)) throw new Error(`${spec.name}: bad shape [${rows}, ${cols}]`);
+      if (source.kind === "bytes" && source.bytes.byteLength !== rows * cols * size) {
+        throw new Error(`${spec.name}: ${source.bytes.byteLength} bytes, expected ${rows}×${cols}×${size}`);
+      }
+      const rowBytes = cols * size;
+      const bytes = rows * rowBytes;
+      const f16 = dtype === "F16";
+      let ai = await this.arenaFor(bytes + (f16 ? 4 * (rows + 1) + 16 : 0));
+      let arena = this.arenas[ai];
+      let ptr = arena.alloc(bytes);
+      let rowStart = f16 ? arena.alloc(4 * (rows + 1)) : 0;
+
+      // 1. the workers fill their rows in parallel (and count fp16 subnormals per row)
+      const filled = await this.broadcast((i, id) => {
+        const [r0, r1] = this.slice(i, rows);
+        const base = { type: "fill" as const, id, name: spec.name, arena: ai, ptr, dtype, cols, r0, r1, counts: rowStart };
+        let src: FillMessage["source"];
+        let transfer: ArrayBuffer[] | undefined;
+        if (source.kind === "bytes") {
+          // a fresh copy of just these rows, then moved (a Buffer's slice() would be a view: never transfer the caller's memory)
+          const part = new Uint8Array((r1 - r0) * rowBytes);
+          part.set(source.bytes.subarray(r0 * rowBytes, r1 * rowBytes));
+          src = { kind: "bytes", bytes: part };
+          transfer = [part.buffer];
+        } else if (source.kind === "file") {
+          src = { kind: "file", file: source.file, offset: source.offset + r0 * rowBytes };
+        } else {
+          src = { kind: "random", seed: source.seed, scale: source.scale };
+        }
+        return { msg: { ...base, source: src }, transfer };
+      });
+      const meta: WeightMeta = { arena: ai, ptr, dtype, rows, cols, finite: filled.every((r) => r.type === "done" && r.finite) };
+
+      // 2. fp16 subnormals: per-row counts → row starts, room for the sparse lists, then the workers move them there
+      const total = filled.reduce((s, r) => s + (r.type === "done" ? r.count : 0), 0);
+      if (f16 && total > 0) {
+        const sparseBytes = 8 * total + 64;
+        if (arena.free() < sparseBytes) {
+          // the lists must sit in the weight's arena (a kernel sees one memory): move the weight
+          const to = await this.arenaFor(bytes + 4 * (rows + 1) + sparseBytes);
+          const dst = this.arenas[to];
+          const p = dst.alloc(bytes);
+          const rs = dst.alloc(4 * (rows + 1));
+          dst.u8(p, bytes).set(arena.u8(ptr, bytes));
+          dst.u32(rs, rows).set(arena.u32(rowStart, rows));
+          [ai, arena, ptr, rowStart] = [to, dst, p, rs];
+          Object.assign(meta, { arena: ai, ptr });
+        }
+        const starts = arena.u32(rowStart, rows + 1);
+        let k = 0;
+        for (let r = 0; r < rows; r++) {
+          const c = starts[r];
+          starts[r] = k;
+          k += c;
+        }
+        starts[rows] = k;
+        meta.sparse = { rowStart, colIdx: arena.alloc(4 * total), vals: arena.alloc(4 * total) };
+      }
+      const handle = this.weights.length;
+      await this.broadcast((i, id) => {
+        const [r0, r1] = this.slice(i, rows);
+        return { msg: { type: "register", id, handle, meta, extract: meta.sparse ? { r0, r1 } : undefined } };
+      });
+      this.weights.push({ ...meta, bytes });
+      return handle;
+    });
+  }
+
+  /** Make the shared x and output buffers hold `xLen` and `outLen` floats. */
+  private async ensureBuffers(xLen: number, outLen: number): Promise<void> {
+    if (this.x.length >= xLen && this.out.length >= outLen) return;
+    const grow = (have: number, need: number) => Math.max(need, have < need ? 2 * have : have);
+    this.x = new Float32Array(new SharedArrayBuffer(4 * grow(this.x.length, xLen)));
+    this.out = new Float32Array(new SharedArrayBuffer(4 * grow(this.out.length, outLen)));
+    const x = this.x.buffer as SharedArrayBuffer;
+    const out = this.out.buffer as SharedArrayBuffer;
+    await this.broadcast((_, id) => ({ msg: { type: "buffers", id, x, out } }));
+  }
+
+  matmul(handle: number, x: Float32Array, T: number): Promise<Float32Array> {
+    return this.serial(async () => {
+      const w = this.weights[handle];
+      if (!w) throw new Error(`${this.name}: no weight with handle ${handle}`);
+      if (x.length !== T * w.cols) throw new Error(`${this.name}: x has ${x.length} values, expected T=${T} × ${w.cols}`);
+      await this.ensureBuffers(T * w.cols, T * w.rows);
+      this.x.set(x);
+      Atomics.store(this.ctrl, Ctrl.HANDLE, handle);
+      Atomics.store(this.ctrl, Ctrl.T, T);
+      Atomics.store(this.ctrl, Ctrl.NEXT, 0);
+      Atomics.store(this.ctrl, Ctrl.DONE, 0);
+      this.command(Op.MATMUL);
+      await this.allDone();
+      const errors = Atomics.exchange(this.ctrl, Ctrl.ERRORS, 0);
+      if (errors) {
+        const i = 31 - Math.clz32(errors & -errors);
+        const text = this.errorText.slice(i * ERROR_SLOT, (i + 1) * ERROR_SLOT);
+        const end = text.indexOf(0);
+        throw new Error(`kernel worker ${i}: ${new TextDecoder().decode(end < 0 ? text : text.subarray(0, end))}`);
+      }
+      return this.out.slice(0, T * w.rows);
+    });
+  }
+
+  private async allDone(): Promise<void> {
+    const n = this.workers.length;
+    for (;;) {
+      const done = Atomics.load(this.ctrl, Ctrl.DONE);
+      if (done >= n) return;
+      if (this.failure) throw this.failure;
+      // a timeout, so that a worker that died is noticed (its "exit" event sets failure)
+      const r = waitAsync(this.ctrl, Ctrl.DONE, done, 1000);
+      if (r.async) await r.value;
+    }
+  }
+
+  weightBytes(): number {
+    return this.weights.reduce((s, w) => s + w.bytes, 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closed = true;
+    this.command(Op.EXIT);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.weights = [];
+    this.arenas = [];
+  }
+}
+
+export interface WasmMatmulOptions {
+  /** Worker threads (default: one per core). */
+  threads?: number;
+  /** Size limit of each wasm memory (default: wasm32's 4 GiB; small values only to test the splitting). */
+  maxArenaBytes?: number;
+}
+
+/** Start the kernel workers and return the backend. */
+export async function createWasmMatmul(opts: WasmMatmulOptions = {}): Promise<MatmulBackend> {
+  const threads = opts.threads ?? os.availableParallelism();
+  if (!(Number.isInteger(threads) && threads >= 1 && threads <= 31)) throw new Error(`threads must be an integer in 1…31, got ${threads}`);
+  const wasm = wasmPath();
+  kernelModule(wasm); // compile errors surface here, not in a worker
+  const script = compiledScript("worker");
+  const ctrl = new SharedArrayBuffer(4 * Ctrl.LENGTH);
+  const errorText = new SharedArrayBuffer(ERROR_SLOT * threads);
+  const workers = Array.from({ length: threads }, (_, index) => {
+    const workerData: WorkerInit = { index, threads, wasm, ctrl, errorText, seq0: 0 };
+    return new Worker(script, { workerData });
+  });
+  return new WasmMatmul(workers, ctrl, errorText, opts.maxArenaBytes ?? MAX_ARENA_BYTES);
+}

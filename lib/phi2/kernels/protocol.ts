@@ -1,0 +1,102 @@
+// How the main thread (index.ts) and the kernel workers (worker.ts) talk.
+//
+// Per matmul call nothing is posted: the main thread writes x into a shared
+// buffer, stores the call in `ctrl` and bumps SEQ; every worker, blocked in
+// Atomics.wait on SEQ, wakes and takes work items (a block of rows × a block of
+// tokens) by Atomics.add on NEXT until none are left, writing its rows into the
+// shared output; then it bumps DONE and the last one wakes the main thread
+// (Atomics.waitAsync). Rare operations (a new arena, filling a weight, growing the
+// shared buffers) are messages: the main thread first sets OP = YIELD so the
+// workers leave their wait loop and let their event loop deliver the message.
+
+import type { WasmMemory } from "./wasm";
+
+export const enum Ctrl {
+  SEQ = 0, // bumped once per command
+  OP = 1, // Op below
+  HANDLE = 2, // weight handle of a MATMUL
+  T = 3, // tokens of a MATMUL
+  DONE = 4, // workers finished with the current MATMUL
+  ERRORS = 5, // bit i set: worker i failed (its message is in errorText slot i)
+  NEXT = 6, // next work item of the current MATMUL
+  LENGTH = 8,
+}
+
+export const enum Op {
+  MATMUL = 1,
+  YIELD = 2,
+  EXIT = 3,
+}
+
+/** Bytes of error text per worker in the shared error area. */
+export const ERROR_SLOT = 1024;
+
+export interface WorkerInit {
+  index: number; // also the worker's scratch slot in every arena
+  threads: number;
+  wasm: string; // path of matvec.wasm
+  ctrl: SharedArrayBuffer; // Int32Array(Ctrl.LENGTH)
+  errorText: SharedArrayBuffer; // ERROR_SLOT bytes per worker
+  seq0: number; // SEQ when the worker was created
+}
+
+export type Dtype = "F16" | "BF16" | "F32";
+
+/** Where a weight lives and what the load found in it (all workers know every weight). */
+export interface WeightMeta {
+  arena: number;
+  ptr: number; // [rows, cols] in the stored dtype
+  dtype: Dtype;
+  rows: number;
+  cols: number;
+  finite: boolean; // F16 without inf/NaN: the fast kernel applies
+  sparse?: { rowStart: number; colIdx: number; vals: number }; // F16 subnormals (see matvec.ts)
+}
+
+export interface ArenaMessage {
+  type: "arena";
+  id: number;
+  index: number;
+  memory: WasmMemory; // shared
+  maxBytes: number;
+}
+
+/** Fill rows [r0, r1) of a weight (each worker a part, in parallel); for F16 also count per row. */
+export interface FillMessage {
+  type: "fill";
+  id: number;
+  name: string;
+  arena: number;
+  ptr: number;
+  dtype: Dtype;
+  cols: number;
+  r0: number;
+  r1: number;
+  counts: number; // F16: u32 per row, written at counts + 4·r
+  source:
+    | { kind: "bytes"; bytes: Uint8Array } // just rows [r0, r1)
+    | { kind: "file"; file: string; offset: number } // offset of row r0
+    | { kind: "random"; seed: number; scale: number }; // element index = r · cols + c
+}
+
+/** Register a filled weight; with `extract`, first move the subnormals of rows [r0, r1) into the sparse lists. */
+export interface RegisterMessage {
+  type: "register";
+  id: number;
+  handle: number;
+  meta: WeightMeta;
+  extract?: { r0: number; r1: number };
+}
+
+export interface BuffersMessage {
+  type: "buffers";
+  id: number;
+  x: SharedArrayBuffer;
+  out: SharedArrayBuffer;
+}
+
+export type ToWorker = ArenaMessage | FillMessage | RegisterMessage | BuffersMessage;
+
+export type FromWorker =
+  | { type: "done"; id: number; finite: boolean; count: number }
+  | { type: "error"; id: number; message: string };

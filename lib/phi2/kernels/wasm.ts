@@ -1,0 +1,157 @@
+// The compiled SIMD kernels (assembly/matvec.ts → matvec.wasm) and the "arena":
+// one shared WebAssembly memory. A wasm32 memory holds at most 4 GiB, so phi-2's
+// 5.6 GB of fp16 weights live in two of them. The main thread creates the arenas
+// and decides where every weight goes; each worker thread instantiates the
+// kernels on every arena (the memories are shared), so any worker can multiply
+// any rows: the work of each call is handed out in small chunks of rows, and a
+// worker slowed down by another program on its core just takes fewer chunks.
+//
+// Arena layout (bytes):
+//   [0, 64 KiB)          AssemblyScript's own (unused: the kernels allocate nothing)
+//   scratch slot i       one per worker thread: XIN, XP, Y, TMP (see Scratch)
+//   WEIGHTS …            bump-allocated, 16-byte aligned, never freed
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+// tsconfig's lib (ES2022, no DOM) has no WebAssembly types: the little we use, typed here.
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(pages: number): number;
+}
+export type WasmModule = { readonly __wasmModule: unique symbol };
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: object };
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+export const PAGE = 65536;
+/** Widest weight matrix supported (phi-2's widest is 10240). */
+export const MAX_COLS = 65536;
+export const XCAP = 8 * MAX_COLS; // floats of x per scratch slot
+export const YCAP = 1 << 18; // floats of output per scratch slot
+/** A worker's scratch: x as received (natural order), x' for the kernels, kernel output, two rows in f32. */
+export interface Scratch {
+  XIN: number;
+  XP: number;
+  Y: number;
+  TMP: number;
+}
+export const SCRATCH_BYTES = 4 * XCAP + 4 * XCAP + 4 * YCAP + 8 * MAX_COLS;
+/** Largest memory we ask for: 4 GiB minus one page (a safety margin below wasm32's limit). */
+export const MAX_ARENA_BYTES = 65535 * PAGE;
+
+/** The exports of matvec.wasm; every pointer is a byte address in the arena's memory. */
+export interface KernelExports {
+  f16ToF32(src: number, dst: number, n: number): void;
+  f16AllFinite(src: number, n: number): number;
+  f16CountSubnormals(src: number, n: number): number;
+  f16CountSubnormalsPerRow(w: number, rows: number, cols: number, counts: number): number;
+  f16ExtractSubnormalsAt(w: number, rows: number, cols: number, rowStart: number, colIdx: number, vals: number): void;
+  sparseAdd(y: number, row0: number, rows: number, rowStart: number, colIdx: number, vals: number, x: number, cols: number, T: number, yStride: number): void;
+  prepX(x: number, xp: number, T: number, cols: number, permute: number, scale: number): number;
+  f16MatvecFast(w: number, xp: number, y: number, rows: number, cols: number): void;
+  f16MatvecExact(w: number, xp: number, y: number, rows: number, cols: number): void;
+  bf16Matvec(w: number, xp: number, y: number, rows: number, cols: number): void;
+  f32Matvec(w: number, x: number, y: number, rows: number, cols: number): void;
+  halfMatmul(w: number, xp: number, y: number, rows: number, cols: number, T: number, yStride: number, tmp: number, bf16: number): void;
+  f32Matmul(w: number, x: number, y: number, rows: number, cols: number, T: number, yStride: number): void;
+  streamSum(src: number, n: number): number;
+  f32ToF16(src: number, dst: number, n: number): void;
+  f32ToBF16(src: number, dst: number, n: number): void;
+}
+
+/**
+ * Where matvec.wasm is: next to this file (lib/ after build-wasm, or dist/ where
+ * build-wasm copies it), else in the source tree seen from dist/.
+ */
+export function wasmPath(): string {
+  const candidates = [path.join(__dirname, "matvec.wasm"), path.join(__dirname, "../../../../lib/phi2/kernels/matvec.wasm")];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new Error(`matvec.wasm not found (looked in ${candidates.join(", ")}); run \`npm run build\` (it runs scripts/build-wasm.mjs)`);
+  return found;
+}
+
+/** A compiled script of this folder (the workers): beside this file in dist/, or dist/'s copy when running from lib/ sources (vitest). */
+export function compiledScript(name: string): string {
+  const candidates = [path.join(__dirname, `${name}.js`), path.join(__dirname, `../../../dist/lib/phi2/kernels/${name}.js`)];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new Error(`${name}.js not found (looked in ${candidates.join(", ")}); run \`npm run build\``);
+  return found;
+}
+
+let cached: WasmModule | undefined;
+export function kernelModule(file = wasmPath()): WasmModule {
+  cached ??= new WA.Module(fs.readFileSync(file));
+  return cached;
+}
+
+const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
+export interface ArenaOptions {
+  /** The memory's size limit (default wasm32's 4 GiB; smaller only in tests). */
+  maxBytes?: number;
+  /** Scratch slots, one per thread that runs kernels on this arena (default 1). */
+  slots?: number;
+  /** An existing (shared) memory: a worker's view of an arena the main thread created. */
+  memory?: WasmMemory;
+}
+
+export class Arena {
+  readonly memory: WasmMemory;
+  readonly k: KernelExports;
+  readonly maxBytes: number;
+  readonly slots: number;
+  private top: number;
+
+  constructor(module: WasmModule, opts: ArenaOptions = {}) {
+    this.maxBytes = opts.maxBytes ?? MAX_ARENA_BYTES;
+    this.slots = opts.slots ?? 1;
+    const heap = PAGE + this.slots * SCRATCH_BYTES;
+    if (this.maxBytes % PAGE || this.maxBytes <= heap || this.maxBytes > MAX_ARENA_BYTES) {
+      throw new Error(`arena size ${this.maxBytes}: not a whole number of pages in (${heap}, ${MAX_ARENA_BYTES}]`);
+    }
+    this.memory = opts.memory ?? new WA.Memory({ initial: Math.ceil(heap / PAGE), maximum: this.maxBytes / PAGE, shared: true });
+    const instance = new WA.Instance(module, { env: { memory: this.memory } });
+    this.k = instance.exports as unknown as KernelExports;
+    this.top = heap;
+  }
+
+  /** Scratch slot i (thread i's). */
+  scratch(i: number): Scratch {
+    const b = PAGE + i * SCRATCH_BYTES;
+    return { XIN: b, XP: b + 4 * XCAP, Y: b + 8 * XCAP, TMP: b + 8 * XCAP + 4 * YCAP };
+  }
+
+  /** Bytes left for weights. */
+  free(): number {
+    return this.maxBytes - this.top;
+  }
+
+  /** Reserve `bytes` (16-byte aligned), growing the memory; returns the address. */
+  alloc(bytes: number): number {
+    const ptr = this.top;
+    const end = ptr + align16(bytes);
+    if (end > this.maxBytes) throw new Error(`arena full: ${bytes} bytes asked, ${this.free()} free`);
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+    this.top = end;
+    return ptr;
+  }
+
+  // Views are made on demand: the memory may have grown since.
+  u8(ptr: number, n: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, ptr, n);
+  }
+  u16(ptr: number, n: number): Uint16Array {
+    return new Uint16Array(this.memory.buffer, ptr, n);
+  }
+  u32(ptr: number, n: number): Uint32Array {
+    return new Uint32Array(this.memory.buffer, ptr, n);
+  }
+  f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, n);
+  }
+}

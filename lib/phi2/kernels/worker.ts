@@ -1,0 +1,183 @@
+// A kernel worker. The weights live in arenas (shared wasm memories) that the main
+// thread creates; this worker instantiates the kernels on each, helps fill the
+// weights, and on every MATMUL takes work items — a block of rows for a block of
+// tokens — until none are left. See protocol.ts for the handshake.
+
+import * as fs from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { fillRandomF32 } from "../random";
+import { Arena, kernelModule, MAX_COLS, XCAP, YCAP } from "./wasm";
+import { Ctrl, ERROR_SLOT, Op, type FillMessage, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
+
+const BYTES = { F16: 2, BF16: 2, F32: 4 } as const;
+const TWO_POW_112 = 2 ** 112;
+const READ_CHUNK = 1 << 30; // one readSync reads at most 2 GB
+// Row blocks per thread and call: enough to even out a core that another program
+// holds for a moment, few enough to stream long runs (2, 4, 16 measured the same here).
+const BLOCKS_PER_THREAD = 16;
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const ctrl = new Int32Array(init.ctrl);
+const errorText = new Uint8Array(init.errorText, init.index * ERROR_SLOT, ERROR_SLOT);
+const kernels = kernelModule(init.wasm);
+const arenas: Arena[] = [];
+const weights = new Map<number, WeightMeta>();
+let xShared = new Float32Array(0);
+let outShared = new Float32Array(0);
+let seen = init.seq0;
+
+function readInto(dst: Uint8Array, file: string, offset: number, name: string): void {
+  const fd = fs.openSync(file, "r");
+  try {
+    for (let got = 0; got < dst.length; ) {
+      const n = fs.readSync(fd, dst, got, Math.min(READ_CHUNK, dst.length - got), offset + got);
+      if (n === 0) throw new Error(`${file}: ended while reading weight "${name}" (${got} of ${dst.length} bytes at offset ${offset})`);
+      got += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Rows [r0, r1) of a weight into its place; F16: per-row subnormal counts, and whether all are finite. */
+function fill(m: FillMessage): { finite: boolean; count: number } {
+  if (m.cols > MAX_COLS) throw new Error(`${m.name}: ${m.cols} columns, the kernels support at most ${MAX_COLS}`);
+  const arena = arenas[m.arena];
+  const rows = m.r1 - m.r0;
+  const n = rows * m.cols;
+  const bytes = n * BYTES[m.dtype];
+  const dst = m.ptr + m.r0 * m.cols * BYTES[m.dtype];
+  const s = m.source;
+  if (s.kind === "bytes") {
+    if (s.bytes.byteLength !== bytes) throw new Error(`${m.name}: got ${s.bytes.byteLength} bytes for rows ${m.r0}…${m.r1}, expected ${bytes}`);
+    arena.u8(dst, bytes).set(s.bytes);
+  } else if (s.kind === "file") {
+    readInto(arena.u8(dst, bytes), s.file, s.offset, m.name);
+  } else if (m.dtype === "F32") {
+    fillRandomF32(arena.f32(dst, n), s.seed, s.scale, m.r0 * m.cols);
+  } else {
+    // random.ts's float32 values, rounded to the dtype in wasm, a chunk at a time
+    const round = m.dtype === "F16" ? arena.k.f32ToF16 : arena.k.f32ToBF16;
+    const { XIN } = arena.scratch(init.index);
+    for (let i = 0; i < n; i += XCAP) {
+      const count = Math.min(XCAP, n - i);
+      fillRandomF32(arena.f32(XIN, count), s.seed, s.scale, m.r0 * m.cols + i);
+      round(XIN, dst + 2 * i, count);
+    }
+  }
+  if (m.dtype !== "F16") return { finite: true, count: 0 };
+  return {
+    finite: arena.k.f16AllFinite(dst, n) === 1,
+    count: arena.k.f16CountSubnormalsPerRow(dst, rows, m.cols, m.counts + 4 * m.r0),
+  };
+}
+
+/** Work items [row block, token block] of y = x · Wᵀ, taken from the shared counter until none are left. */
+function matmul(handle: number, T: number): void {
+  const w = weights.get(handle);
+  if (!w) throw new Error(`no weight with handle ${handle}`);
+  const { rows, cols } = w;
+  const arena = arenas[w.arena];
+  const k = arena.k;
+  const { XIN, XP, Y, TMP } = arena.scratch(init.index);
+  const rowBytes = cols * BYTES[w.dtype];
+  const tc = Math.max(1, Math.min(T, Math.floor(XCAP / cols), YCAP / 16)); // tokens per block
+  // rows per block: BLOCKS_PER_THREAD blocks per thread, a multiple of 4 (the kernels do 4 rows at a time)
+  const rb = Math.max(4, Math.min(Math.floor(YCAP / tc) & ~3, Math.ceil(rows / (BLOCKS_PER_THREAD * init.threads) / 4) * 4, 1 << 20));
+  const nRow = Math.ceil(rows / rb);
+  const items = nRow * Math.ceil(T / tc);
+  let prepared = -1; // the token block whose x' is in this worker's scratch
+  let fast = false;
+  for (;;) {
+    const item = Atomics.add(ctrl, Ctrl.NEXT, 1);
+    if (item >= items) return;
+    const tb = Math.floor(item / nRow);
+    const i0 = (item % nRow) * rb;
+    const t0 = tb * tc;
+    const n = Math.min(tc, T - t0);
+    if (tb !== prepared) {
+      arena.f32(XIN, n * cols).set(xShared.subarray(t0 * cols, (t0 + n) * cols));
+      fast = false;
+      if (w.dtype !== "F32") {
+        fast = n === 1 && w.dtype === "F16" && w.finite;
+        const maxAbs = k.prepX(XIN, XP, n, cols, 1, fast ? TWO_POW_112 : 1);
+        if (fast && !(maxAbs < 65536)) {
+          fast = false; // x · 2^112 would overflow float32: take the exact path
+          k.prepX(XIN, XP, n, cols, 1, 1);
+        }
+      }
+      prepared = tb;
+    }
+    const m = Math.min(rb, rows - i0);
+    const wp = w.ptr + i0 * rowBytes;
+    if (n === 1) {
+      if (w.dtype === "F32") k.f32Matvec(wp, XIN, Y, m, cols);
+      else if (w.dtype === "BF16") k.bf16Matvec(wp, XP, Y, m, cols);
+      else if (fast) k.f16MatvecFast(wp, XP, Y, m, cols);
+      else k.f16MatvecExact(wp, XP, Y, m, cols);
+    } else if (w.dtype === "F32") {
+      k.f32Matmul(wp, XIN, Y, m, cols, n, m);
+    } else {
+      k.halfMatmul(wp, XP, Y, m, cols, n, m, TMP, w.dtype === "BF16" ? 1 : 0);
+    }
+    if (w.sparse) k.sparseAdd(Y, i0, m, w.sparse.rowStart, w.sparse.colIdx, w.sparse.vals, XIN, cols, n, m);
+    const y = arena.f32(Y, n * m);
+    for (let t = 0; t < n; t++) outShared.set(y.subarray(t * m, (t + 1) * m), (t0 + t) * rows + i0);
+  }
+}
+
+function reportError(e: unknown): void {
+  const text = new TextEncoder().encode(e instanceof Error ? e.message : String(e)).subarray(0, ERROR_SLOT - 1);
+  errorText.fill(0);
+  errorText.set(text);
+  Atomics.or(ctrl, Ctrl.ERRORS, 1 << init.index);
+}
+
+/** Block on SEQ and run MATMUL commands until told to YIELD (a message waits) or EXIT. */
+function serve(): void {
+  for (;;) {
+    Atomics.wait(ctrl, Ctrl.SEQ, seen);
+    const seq = Atomics.load(ctrl, Ctrl.SEQ);
+    if (seq === seen) continue;
+    seen = seq;
+    const op = Atomics.load(ctrl, Ctrl.OP);
+    if (op === Op.YIELD) return;
+    if (op === Op.EXIT) process.exit(0);
+    try {
+      matmul(Atomics.load(ctrl, Ctrl.HANDLE), Atomics.load(ctrl, Ctrl.T));
+    } catch (e) {
+      reportError(e);
+      Atomics.store(ctrl, Ctrl.NEXT, 1 << 30); // the others stop taking items
+    }
+    Atomics.add(ctrl, Ctrl.DONE, 1);
+    Atomics.notify(ctrl, Ctrl.DONE);
+  }
+}
+
+port.on("message", (m: ToWorker) => {
+  let reply: FromWorker = { type: "done", id: m.id, finite: true, count: 0 };
+  try {
+    if (m.type === "arena") {
+      arenas[m.index] = new Arena(kernels, { memory: m.memory, maxBytes: m.maxBytes, slots: init.threads });
+    } else if (m.type === "fill") {
+      reply = { type: "done", id: m.id, ...fill(m) };
+    } else if (m.type === "register") {
+      const w = m.meta;
+      if (m.extract && w.sparse) {
+        const { r0, r1 } = m.extract;
+        arenas[w.arena].k.f16ExtractSubnormalsAt(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols, w.sparse.rowStart + 4 * r0, w.sparse.colIdx, w.sparse.vals);
+      }
+      weights.set(m.handle, w);
+    } else {
+      xShared = new Float32Array(m.x);
+      outShared = new Float32Array(m.out);
+    }
+  } catch (e) {
+    reply = { type: "error", id: m.id, message: e instanceof Error ? e.message : String(e) };
+  }
+  port.postMessage(reply);
+  serve();
+});
+
+serve();

@@ -1,0 +1,344 @@
+// The worker/WebAssembly SIMD matmul backend (lib/phi2/kernels) against scalar
+// references: the model engineer's fp16/bf16 decoders (lib/phi2/f16.ts), a float64
+// dot product, and JsMatmul. Needs the compiled workers: `npm run build` first
+// (`npm test` does it).
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import { bf16ToFloat, decodeToF32, floatToHalf, halfToFloat } from "../lib/phi2/f16";
+import type { MatmulBackend, WeightDtype, WeightSpec } from "../lib/phi2/matmul";
+import { JsMatmul, weightToF32 } from "../lib/phi2/matmul-js";
+import { fillRandomBF16, fillRandomF16, fillRandomF32 } from "../lib/phi2/random";
+import { createWasmMatmul, measureReadBandwidth } from "../lib/phi2/kernels";
+import { Arena, kernelModule, MAX_COLS, PAGE, SCRATCH_BYTES } from "../lib/phi2/kernels/wasm";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "phi2-kernels-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Deterministic test data (not the weights' generator: an independent one). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+/** float64 reference y[t, r] = Σ_c W[r, c] x[t, c], and the scale Σ_c |W x| of each sum. */
+function reference(W: Float32Array, rows: number, cols: number, x: Float32Array, T: number) {
+  const y = new Float64Array(T * rows);
+  const scale = new Float64Array(T * rows);
+  for (let t = 0; t < T; t++)
+    for (let r = 0; r < rows; r++) {
+      let s = 0, a = 0;
+      for (let c = 0; c < cols; c++) {
+        const p = W[r * cols + c] * x[t * cols + c];
+        s += p;
+        a += Math.abs(p);
+      }
+      y[t * rows + r] = s;
+      scale[t * rows + r] = a;
+    }
+  return { y, scale };
+}
+
+/** Every |y - ref| within 1e-5 of the sum's magnitude Σ|w·x| (float32 accumulation). */
+function expectClose(y: Float32Array, ref: { y: Float64Array; scale: Float64Array }): void {
+  expect(y.length).toBe(ref.y.length);
+  let worst = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (Number.isNaN(ref.y[i])) {
+      expect(y[i]).toBeNaN();
+      continue;
+    }
+    worst = Math.max(worst, Math.abs(y[i] - ref.y[i]) / (ref.scale[i] + 1e-30));
+  }
+  expect(worst).toBeLessThan(1e-5);
+}
+
+function randomX(T: number, cols: number, seed: number, amp = 1): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: T * cols }, () => (2 * r() - 1) * amp);
+}
+
+describe("fp16 → fp32 in wasm (bit operations)", () => {
+  test("all 65536 bit patterns match the scalar decoder, including subnormals, ±0, ±inf, NaN", () => {
+    const arena = new Arena(kernelModule());
+    const src = arena.alloc(2 * 65536);
+    const dst = arena.alloc(4 * 65536);
+    const h = arena.u16(src, 65536);
+    for (let i = 0; i < 65536; i++) h[i] = i;
+    arena.k.f16ToF32(src, dst, 65536);
+    const f = arena.f32(dst, 65536);
+    const bits = new Uint32Array(f.buffer, f.byteOffset, 65536);
+    let mismatches = 0;
+    for (let i = 0; i < 65536; i++) {
+      const want = halfToFloat(i);
+      if (Number.isNaN(want)) {
+        if (!Number.isNaN(f[i]) || (bits[i] & 0x1fff) !== 0 || bits[i] >>> 31 !== i >>> 15) mismatches++; // payload and sign kept
+      } else if (!Object.is(f[i], want)) mismatches++; // exact, and -0 stays -0
+    }
+    expect(mismatches).toBe(0);
+    // the odd tail (n % 8) takes the scalar path
+    arena.k.f16ToF32(src + 2 * 1020, dst, 13);
+    for (let i = 0; i < 13; i++) expect(Object.is(arena.f32(dst, 13)[i], halfToFloat(1020 + i))).toBe(true);
+  });
+
+  test("subnormals and inf/NaN are found by the load-time scans", () => {
+    const arena = new Arena(kernelModule());
+    const src = arena.alloc(2 * 65536);
+    const h = arena.u16(src, 65536);
+    for (let i = 0; i < 65536; i++) h[i] = i;
+    expect(arena.k.f16CountSubnormals(src, 65536)).toBe(2 * 1023);
+    expect(arena.k.f16AllFinite(src, 65536)).toBe(0);
+    expect(arena.k.f16AllFinite(src, 0x7c00)).toBe(1);
+    expect(arena.k.f16AllFinite(src, 0x7c01)).toBe(0);
+  });
+});
+
+describe("float32 → fp16/bf16 rounding in wasm (random weights at load)", () => {
+  test("matches f16.ts's floatToHalf on a sweep of float32 bit patterns and every fp16 rounding boundary", () => {
+    const arena = new Arena(kernelModule());
+    const values: number[] = [];
+    const f = new Float32Array(1);
+    const u = new Uint32Array(f.buffer);
+    for (let b = 0; b < 2 ** 32; b += 4093) {
+      u[0] = b;
+      values.push(f[0]);
+    }
+    for (let h = 0; h < 0x7c00; h++) {
+      // each finite half, and the float32 neighbours of the midpoint to the next one (ties to even)
+      const lo = halfToFloat(h), hi = halfToFloat(h + 1);
+      f[0] = (lo + hi) / 2;
+      const mid = u[0];
+      for (const d of [-1, 0, 1]) {
+        u[0] = mid + d;
+        values.push(f[0], -f[0]);
+      }
+      values.push(lo);
+    }
+    values.push(Infinity, -Infinity, NaN, 65520, 65519.996, 2 ** -25, 2 ** -25 * 1.0000001, 2 ** -26);
+    const n = values.length;
+    const src = arena.alloc(4 * n);
+    const dst = arena.alloc(2 * n);
+    arena.f32(src, n).set(values);
+    arena.k.f32ToF16(src, dst, n);
+    const got = arena.u16(dst, n);
+    let mismatches = 0;
+    for (let i = 0; i < n; i++) if (got[i] !== floatToHalf(values[i])) mismatches++;
+    expect(n).toBeGreaterThan(1_000_000);
+    expect(mismatches).toBe(0);
+  });
+
+  test("random weights in the workers' way equal random.ts's fillRandomF16 / fillRandomBF16", () => {
+    const arena = new Arena(kernelModule());
+    const n = 50_000;
+    const src = arena.alloc(4 * n);
+    const dst = arena.alloc(2 * n);
+    for (const scale of [1e-6, 0.02, 1e5]) {
+      // tiny: subnormals; huge: overflow to inf
+      fillRandomF32(arena.f32(src, n), 42, scale, 12345);
+      arena.k.f32ToF16(src, dst, n);
+      expect(Array.from(arena.u16(dst, n))).toEqual(Array.from(fillRandomF16(new Uint16Array(n), 42, scale, 12345)));
+      arena.k.f32ToBF16(src, dst, n);
+      expect(Array.from(arena.u16(dst, n))).toEqual(Array.from(fillRandomBF16(new Uint16Array(n), 42, scale, 12345)));
+    }
+  });
+});
+
+describe("wasm backend against scalar references", () => {
+  let wasm: MatmulBackend;
+  let js: JsMatmul;
+  beforeAll(async () => {
+    wasm = await createWasmMatmul({ threads: 3 }); // 3 threads on any machine: uneven row splits
+    js = new JsMatmul();
+  });
+  afterAll(async () => {
+    await wasm.close();
+  });
+
+  const shapes: [number, number][] = [
+    [37, 29], // cols not a multiple of 8, rows not of 3 or 4
+    [64, 256],
+    [2, 8], // fewer rows than threads
+    [1, 3],
+    [130, 1000],
+  ];
+  for (const dtype of ["F16", "BF16", "F32"] as WeightDtype[]) {
+    for (const [rows, cols] of shapes) {
+      test(`${dtype} [${rows}, ${cols}], T = 1 and 10, random source`, async () => {
+        const spec: WeightSpec = { name: "w", dtype, rows, cols, source: { kind: "random", seed: rows * 1000 + cols, scale: 0.5 } };
+        const h = await wasm.addWeight(spec);
+        const hj = await js.addWeight(spec);
+        const W = weightToF32(spec);
+        for (const T of [1, 10]) {
+          const x = randomX(T, cols, T + cols);
+          const ref = reference(W, rows, cols, x, T);
+          expectClose(await wasm.matmul(h, x, T), ref);
+          expectClose(await js.matmul(hj, x, T), ref); // the same weights as JsMatmul generates
+        }
+      });
+    }
+  }
+
+  test("F16 with many subnormal weights (sparse path), and with |x| ≥ 65536 (exact path)", async () => {
+    const rows = 45, cols = 77;
+    const spec: WeightSpec = { name: "tiny", dtype: "F16", rows, cols, source: { kind: "random", seed: 3, scale: 2e-4 } };
+    const W = weightToF32(spec);
+    const sub = W.filter((v) => v !== 0 && Math.abs(v) < 2 ** -14).length;
+    expect(sub).toBeGreaterThan(rows * cols * 0.1); // the case is really exercised
+    const h = await wasm.addWeight(spec);
+    for (const [T, amp] of [[1, 1], [1, 1e6], [10, 1], [10, 1e6]]) {
+      const x = randomX(T, cols, 9, amp);
+      expectClose(await wasm.matmul(h, x, T), reference(W, rows, cols, x, T));
+    }
+  });
+
+  test("F16 with inf and NaN weights (exact kernel) gives inf/NaN where float math does", async () => {
+    const rows = 6, cols = 16;
+    const bits = new Uint16Array(rows * cols);
+    const r = rng(5);
+    for (let i = 0; i < bits.length; i++) bits[i] = floatToHalf(2 * r() - 1);
+    bits[3] = 0x7c00; // +inf in row 0
+    bits[cols + 5] = 0xfc00; // -inf in row 1
+    bits[2 * cols + 7] = 0x7e00; // NaN in row 2
+    const bytes = new Uint8Array(bits.buffer);
+    const W = decodeToF32(bytes, "F16");
+    const h = await wasm.addWeight({ name: "inf", dtype: "F16", rows, cols, source: { kind: "bytes", bytes } });
+    const x = Float32Array.from({ length: cols }, (_, i) => 0.5 + i);
+    const y = await wasm.matmul(h, x, 1);
+    const ref = reference(W, rows, cols, x, 1);
+    expect(y[0]).toBe(Infinity);
+    expect(y[1]).toBe(-Infinity);
+    expect(y[2]).toBeNaN();
+    expectClose(y.subarray(3), { y: ref.y.subarray(3), scale: ref.scale.subarray(3) });
+  });
+
+  test("every finite fp16 value through the fast kernel is exact (one-hot x)", async () => {
+    // all 63488 finite patterns as a [7936, 8] matrix; x = e_j picks column j exactly
+    const finite: number[] = [];
+    for (let i = 0; i < 65536; i++) if ((i & 0x7c00) !== 0x7c00) finite.push(i);
+    const rows = finite.length / 8, cols = 8;
+    const bytes = new Uint8Array(new Uint16Array(finite).buffer);
+    const h = await wasm.addWeight({ name: "all", dtype: "F16", rows, cols, source: { kind: "bytes", bytes } });
+    let mismatches = 0;
+    for (let j = 0; j < cols; j++) {
+      const x = new Float32Array(cols);
+      x[j] = 1;
+      const y = await wasm.matmul(h, x, 1);
+      for (let r = 0; r < rows; r++) if (y[r] !== halfToFloat(finite[r * cols + j])) mismatches++; // (-0 + 0 sums are +0)
+    }
+    expect(mismatches).toBe(0);
+  });
+
+  test("BF16 bytes decode like the scalar decoder", async () => {
+    const rows = 9, cols = 11;
+    const bits = Uint16Array.from({ length: rows * cols }, (_, i) => (i * 7919) & 0x7f7f);
+    const bytes = Buffer.from(bits.buffer); // a Node Buffer: its slices are views of the caller's memory
+    const W = Float32Array.from(bits, bf16ToFloat);
+    const h = await wasm.addWeight({ name: "bf", dtype: "BF16", rows, cols, source: { kind: "bytes", bytes } });
+    expect(bytes.byteLength).toBe(2 * rows * cols); // not moved away from the caller
+    expect(new Uint16Array(bytes.buffer, bytes.byteOffset, rows * cols)).toEqual(bits);
+    const x = randomX(1, cols, 4);
+    expectClose(await wasm.matmul(h, x, 1), reference(W, rows, cols, x, 1));
+  });
+
+  test("chunking: the widest matrix (T split in chunks) and very many rows (rows split in blocks)", async () => {
+    for (const [rows, cols] of [[3, MAX_COLS], [262147, 3]]) {
+      const spec: WeightSpec = { name: "big", dtype: "F16", rows, cols, source: { kind: "random", seed: 11, scale: 1 } };
+      const h = await wasm.addWeight(spec);
+      const W = weightToF32(spec);
+      for (const T of [1, 10]) {
+        const x = randomX(T, cols, 2);
+        expectClose(await wasm.matmul(h, x, T), reference(W, rows, cols, x, T));
+      }
+    }
+  });
+
+  test('"file" source: each worker reads its rows at an offset inside a file', async () => {
+    const rows = 23, cols = 19;
+    const spec: WeightSpec = { name: "f", dtype: "F16", rows, cols, source: { kind: "random", seed: 8, scale: 1 } };
+    const W = weightToF32(spec);
+    const payload = new Uint8Array(new Uint16Array(Array.from(W, floatToHalf)).buffer);
+    const offset = 1237; // odd on purpose
+    const file = path.join(tmp, "w.bin");
+    fs.writeFileSync(file, Buffer.concat([Buffer.alloc(offset, 0xab), payload, Buffer.alloc(99, 0xcd)]));
+    const h = await wasm.addWeight({ ...spec, source: { kind: "file", file, offset } });
+    const x = randomX(10, cols, 6);
+    expectClose(await wasm.matmul(h, x, 10), reference(W, rows, cols, x, 10));
+    // a file that ends early names the file and the weight
+    const short = path.join(tmp, "short.bin");
+    fs.writeFileSync(short, Buffer.concat([Buffer.alloc(offset), payload.subarray(0, 500)]));
+    await expect(wasm.addWeight({ ...spec, name: "cut", source: { kind: "file", file: short, offset } })).rejects.toThrow(/short\.bin.*"cut"/);
+  });
+
+  test("bad calls are refused and the backend keeps working", async () => {
+    const spec: WeightSpec = { name: "ok", dtype: "F32", rows: 4, cols: 5, source: { kind: "random", seed: 1, scale: 1 } };
+    const h = await wasm.addWeight(spec);
+    await expect(wasm.matmul(h, new Float32Array(4), 1)).rejects.toThrow(/expected T=1 × 5/);
+    await expect(wasm.matmul(9999, new Float32Array(5), 1)).rejects.toThrow(/no weight/);
+    await expect(wasm.addWeight({ ...spec, source: { kind: "bytes", bytes: new Uint8Array(7) } })).rejects.toThrow(/bytes/);
+    const x = randomX(1, 5, 1);
+    expectClose(await wasm.matmul(h, x, 1), reference(weightToF32(spec), 4, 5, x, 1));
+  });
+});
+
+test("weights spread over several wasm memories (phi-2's 5.6 GB needs two)", async () => {
+  // arenas with 2 MiB for weights hold three 600 KB matrices each; the subnormal-heavy
+  // one (#5) then leaves no room for its sparse lists and is moved to a new arena
+  const maxArenaBytes = Math.ceil((PAGE + 2 * SCRATCH_BYTES + 2 ** 21) / PAGE) * PAGE;
+  const be = await createWasmMatmul({ threads: 2, maxArenaBytes });
+  try {
+    const specs: WeightSpec[] = [];
+    for (let i = 0; i < 8; i++) {
+      const scale = i === 5 ? 3e-4 : 1; // 5: most weights subnormal
+      specs.push({ name: `w${i}`, dtype: "F16", rows: 300, cols: 1000, source: { kind: "random", seed: 100 + i, scale } });
+    }
+    const handles = [];
+    for (const spec of specs) handles.push(await be.addWeight(spec));
+    for (let i = 0; i < specs.length; i++) {
+      const x = randomX(1, 1000, i);
+      expectClose(await be.matmul(handles[i], x, 1), reference(weightToF32(specs[i]), 300, 1000, x, 1));
+    }
+    await expect(be.addWeight({ name: "huge", dtype: "F32", rows: 1000, cols: 1000, source: { kind: "random", seed: 1, scale: 1 } })).rejects.toThrow(/does not fit in one wasm memory/);
+  } finally {
+    await be.close();
+  }
+});
+
+test("measureReadBandwidth returns a positive finite number", () => {
+  const bw = measureReadBandwidth({ bytes: 32 * 2 ** 20, threads: 2, repeats: 2 });
+  expect(Number.isFinite(bw.gbPerS) && bw.gbPerS > 0).toBe(true);
+  expect(bw.samplesGbPerS).toHaveLength(2);
+  expect(bw.gbPerS).toBeGreaterThanOrEqual(bw.medianGbPerS);
+});
+
+describe("worker lifetime", () => {
+  // A child node process loads the compiled backend, multiplies once, and must then
+  // exit on its own: with close(), and (idle workers are unref'd) even without it.
+  const run = (close: boolean) => {
+    const index = path.join(__dirname, "..", "dist", "lib", "phi2", "kernels", "index.js");
+    const script = `
+      const { createWasmMatmul } = require(${JSON.stringify(index)});
+      (async () => {
+        const be = await createWasmMatmul({ threads: 3 });
+        const h = await be.addWeight({ name: "w", dtype: "F16", rows: 8, cols: 8, source: { kind: "random", seed: 1, scale: 1 } });
+        const y = await be.matmul(h, new Float32Array(8).fill(1), 1);
+        console.log("y", y.length);
+        ${close ? "await be.close(); await be.matmul(h, new Float32Array(8), 1).catch((e) => console.log(e.message));" : ""}
+      })();`;
+    return spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 30_000 });
+  };
+  test("close() ends the workers: the process exits, and a closed backend refuses work", () => {
+    const r = run(true);
+    expect(r.error).toBeUndefined(); // no timeout
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("y 8");
+    expect(r.stdout).toMatch(/closed/);
+  });
+  test("a forgotten close() does not keep the process alive", () => {
+    const r = run(false);
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("y 8");
+  });
+});

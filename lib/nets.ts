@@ -3,7 +3,11 @@
 // A test checks both give the same y for the same weights.
 import * as tf from "@tensorflow/tfjs";
 import { backendReady } from "./backend";
+import { mulberry32 } from "./random";
 import { relu, sigmoid } from "./sigmoid";
+
+/** The course's seeded generator (lib/random), re-exported for the tests and notebooks. */
+export { mulberry32 };
 
 export type Activation = "relu" | "sigmoid";
 
@@ -69,18 +73,6 @@ export function randomMatrixNet(sizes: number[], activation: Activation, seed: n
     b: Array.from({ length: out }, u),
   }));
   return { layers, activation };
-}
-
-/** A small, fast, seeded PRNG in [0, 1) (mulberry32): same seed, same numbers, everywhere. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------------------------------------------------------------- counting parameters

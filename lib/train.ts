@@ -13,7 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "./backend";
 import { liveDisplay } from "./display";
 import { mae } from "./loss";
-import { mulberry32 } from "./nets";
+import { mulberry32 } from "./random";
 import { Figure, Json, layout, line } from "./plot";
 
 export interface XY {

@@ -18,26 +18,10 @@ import { lectureLinear, lectureReference } from "../lib/lecture";
 import { stepSlider, tangentLine } from "../lib/plot-anim";
 import { inPanel, panelsLayout } from "../lib/plot-grid";
 import { pathsOnContourFigure, walkFigure } from "../lib/linear/figures";
+import { mulberry32 } from "../lib/random";
 
-// A small seeded generator (mulberry32) so the synthetic data are the same every run.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** y = b + X·w + noise, X uniform in [lo, hi]. */
-function synthetic(n: number, b: number, w: number[], noise: (r: () => number) => number, seed = 1, lo = -2, hi = 2) {
-  const r = rng(seed);
-  const X = Array.from({ length: n }, () => w.map(() => lo + (hi - lo) * r()));
-  const y = X.map((row) => b + row.reduce((s, x, j) => s + w[j] * x, 0) + noise(r));
-  return { X, y };
-}
+// The course's seeded generator, so the synthetic data are the same every run.
+const rng = mulberry32;
 
 /** Solve A·x = c by Gaussian elimination with partial pivoting (a reference, independent of lib/). */
 function solve(A: number[][], c: number[]): number[] {

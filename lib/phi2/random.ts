@@ -7,37 +7,14 @@
 //   (2 * u_i - 1) * scale, where u_i is the (i+1)-th output of mulberry32(seed);
 //   for F16/BF16 weights that float32 value is then rounded to the dtype.
 //
-// mulberry32 (Tommy Ettinger, public domain) keeps one 32-bit state that
-// advances by the constant 0x6D2B79F5 per call, so the i-th output can be
-// computed directly: a worker that holds rows [r0, r1) starts at i = r0 * cols.
+// mulberry32 (lib/random.ts) can jump straight to its i-th output, so a worker
+// that holds rows [r0, r1) starts at i = r0 * cols.
 
 import { floatToHalf } from "./f16";
 
-const STEP = 0x6d2b79f5;
+import { STEP, mix, mulberry32, mulberry32At } from "../random";
 
-/** The mulberry32 output (in [0, 1)) for state `a` (after the step). */
-function mix(a: number): number {
-  let t = Math.imul(a ^ (a >>> 15), 1 | a);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/** Classic mulberry32: returns a generator of uniform numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + STEP) | 0;
-    return mix(a);
-  };
-}
-
-/** The output number `index` (0-based) of mulberry32(seed), without running the first ones. */
-export function mulberry32At(seed: number, index: number): number {
-  // state after index+1 steps = seed + (index+1) * STEP  (mod 2^32)
-  // Math.imul multiplies mod 2^32, which is all the state keeps.
-  const a = (seed + Math.imul((index + 1) >>> 0, STEP)) | 0;
-  return mix(a);
-}
+export { mulberry32, mulberry32At };
 
 /** Random weight element `index` as float32 value: (2u - 1) * scale. */
 export function randomWeight(seed: number, scale: number, index: number): number {

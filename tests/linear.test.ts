@@ -23,6 +23,14 @@ import { mulberry32 } from "../lib/random";
 // The course's seeded generator, so the synthetic data are the same every run.
 const rng = mulberry32;
 
+/** y = b + X·w + noise, X uniform in [lo, hi]. */
+function synthetic(n: number, b: number, w: number[], noise: (r: () => number) => number, seed = 1, lo = -2, hi = 2) {
+  const r = rng(seed);
+  const X = Array.from({ length: n }, () => w.map(() => lo + (hi - lo) * r()));
+  const y = X.map((row) => b + row.reduce((s, x, j) => s + w[j] * x, 0) + noise(r));
+  return { X, y };
+}
+
 /** Solve A·x = c by Gaussian elimination with partial pivoting (a reference, independent of lib/). */
 function solve(A: number[][], c: number[]): number[] {
   const n = c.length;

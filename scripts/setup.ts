@@ -32,14 +32,37 @@ function pipReachesIndex(): boolean {
   return r.status === 0;
 }
 
+export type JupyterInstall = "venv" | "debian" | "manual";
+
+/** How to get Jupyter here: pip into .venv, Debian's packages, or ask the user. */
+export function chooseJupyterInstall(can: { pip: () => boolean; apt: boolean; root: boolean }): JupyterInstall {
+  if (can.pip()) return "venv";
+  if (can.apt && can.root) return "debian";
+  return "manual";
+}
+
+/** The commands printed when nothing can be installed automatically. */
+export function manualInstructions(): string {
+  return [
+    "Jupyter is missing and could not be installed automatically. Run one of:",
+    `  python3 -m venv .venv && .venv/bin/python -m pip install ${PIP_PACKAGES.join(" ")}`,
+    `  sudo apt-get update && sudo apt-get install -y ${DEBIAN_PACKAGES.join(" ")}`,
+    "then `npm run setup` again.",
+  ].join("\n");
+}
+
 function installJupyter(): boolean {
-  if (has("python3") && pipReachesIndex()) {
+  const how = chooseJupyterInstall({
+    pip: () => has("python3") && pipReachesIndex(),
+    apt: has("apt-get"),
+    root: typeof process.getuid === "function" && process.getuid() === 0,
+  });
+  if (how === "venv") {
     console.log("Installing JupyterLab into a project-local venv (.venv) with pip …");
     const venv = join(ROOT, ".venv");
     return run("python3", ["-m", "venv", venv]) && run(join(venv, "bin", "python"), ["-m", "pip", "install", ...PIP_PACKAGES]);
   }
-  const root = typeof process.getuid === "function" && process.getuid() === 0;
-  if (has("apt-get") && root) {
+  if (how === "debian") {
     console.log("pip cannot reach a package index here; installing Jupyter from Debian's packages …");
     return run("apt-get", ["update"]) && run("apt-get", ["install", "-y", ...DEBIAN_PACKAGES]);
   }
@@ -49,14 +72,7 @@ function installJupyter(): boolean {
 function main(): number {
   if (process.env.COURSE_SKIP_JUPYTER !== "1" && !findJupyterPython()) {
     if (!installJupyter() || !findJupyterPython()) {
-      console.error(
-        [
-          "Jupyter is missing and could not be installed automatically. Run one of:",
-          `  python3 -m venv .venv && .venv/bin/python -m pip install ${PIP_PACKAGES.join(" ")}`,
-          `  sudo apt-get update && sudo apt-get install -y ${DEBIAN_PACKAGES.join(" ")}`,
-          "then `npm run setup` again.",
-        ].join("\n"),
-      );
+      console.error(manualInstructions());
       return 1;
     }
   }
@@ -72,4 +88,4 @@ function main(): number {
   return 0;
 }
 
-process.exit(main());
+if (require.main === module) process.exit(main());

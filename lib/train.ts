@@ -168,9 +168,9 @@ export async function fit(model: tf.LayersModel, train: XY, opts: FitOptions): P
       const secs = (performance.now() - t0) / 1000;
       const last = (a: number[]): string => (a.length ? a[a.length - 1].toFixed(3) : "–");
       // At most a few progress messages per second, each between two turns of the event
-      // loop: the kernel sends messages (and answers its heartbeat) only when the loop
-      // runs, and tslab's zeromq socket defers every 513th message to the next turn, so
-      // a burst of messages without a turn in between can crash the kernel (EBUSY).
+      // loop, so the kernel gets to send them (and to answer its heartbeat) while the
+      // fit runs. (Bursts of messages used to hang tslab outright — zeromq's EBUSY after
+      // 512 synchronous sends — which scripts/tslab-preload now prevents for every cell.)
       if (live && (performance.now() - lastUpdate > 400 || epoch === opts.epochs)) {
         lastUpdate = performance.now();
         await nextTurn();

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   DataError,
+  MAX_LAG,
+  courseData,
   chronologicalSplit,
   inThousands,
   lagFeatures,
@@ -96,6 +98,14 @@ describe("lag features and the chronological split", () => {
     expect(train.y.length).toBe(1461);
     expect(test.y.length).toBe(365);
     expect(train.dates.at(-1)! < test.dates[0]).toBe(true); // never train on the future
+  });
+  it("gives notebooks 02–05 notebook 01's series in thousands and its split", () => {
+    const { series, split } = courseData({});
+    const births = inThousands(loadBirths());
+    expect(series.values).toEqual(births.values);
+    expect(series.unit).toBe("k births");
+    expect(split).toEqual(chronologicalSplit(births, MAX_LAG));
+    expect(courseData({ COURSE_TEST_DAYS: "30" }).split.test.start).toBe("2014-12-02");
   });
   it("is configurable, and says how many days a split needs", () => {
     const b = loadBirths();

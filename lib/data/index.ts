@@ -8,7 +8,8 @@
 import { loadBirths } from "./births";
 import { loadCsvFile } from "./csv";
 import { DailySeries } from "./series";
-import { SplitOptions } from "./features";
+import { Split, SplitOptions, chronologicalSplit } from "./features";
+import { inThousands } from "./series";
 
 export * from "./series";
 export * from "./csv";
@@ -38,4 +39,17 @@ export function courseSplitOptions(env: NodeJS.ProcessEnv = process.env): SplitO
     return n;
   };
   return { trainYears: num("COURSE_TRAIN_YEARS"), testDays: num("COURSE_TEST_DAYS") };
+}
+
+/** The most past days any model of the course looks at (notebook 03's 56-day model). */
+export const MAX_LAG = 56;
+
+/**
+ * What notebooks 02–05 start from, as notebook 01 builds it step by step: the
+ * course's series in thousands, and its chronological split (made for MAX_LAG, so
+ * every model, whatever the days it looks at, is trained and tested on the same days).
+ */
+export function courseData(env: NodeJS.ProcessEnv = process.env): { series: DailySeries; split: Split } {
+  const series = inThousands(loadCourseSeries(env));
+  return { series, split: chronologicalSplit(series, MAX_LAG, courseSplitOptions(env)) };
 }

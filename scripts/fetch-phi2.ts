@@ -6,8 +6,8 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { fetchModel, formatProgress, PHI2_REPO } from "../lib/phi2/fetch";
 import { defaultPhi2Dir } from "../lib/phi2/load";
+import { ROOT } from "./root";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const HELP = `usage: npm run fetch-phi2 [-- --dir DIR] [--repo ${PHI2_REPO}] [--revision main]
   --dir DIR        where the files go (default $PHI2_DIR or data/models/phi-2)
   --repo NAME      Hub repository (default ${PHI2_REPO})

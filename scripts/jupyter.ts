@@ -3,9 +3,10 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { ROOT } from "./root";
 
-export const ROOT = resolve(__dirname, "..", "..");
+export { ROOT };
 const MODULES = ["nbformat", "nbconvert", "jupyter_client"];
 
 /** Python interpreters to try, in order: the project's venv, Debian's, then PATH's. */

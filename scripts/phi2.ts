@@ -1,13 +1,12 @@
 // `npm run phi2 -- --model DIR --prompt TEXT --max-length N`: run phi-2 (or any phi
 // model directory) greedily, streaming the text, then print the timings.
 // `--json`: print only one JSON object {input_ids, output_ids, text, load_s, prefill_s, decode_tokens_per_s}.
-import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ARTICLE_PROMPT } from "../lib/phi2";
 import { generateText } from "../lib/phi2/generate";
 import { defaultPhi2Dir, loadPhi, type BackendKind } from "../lib/phi2/load";
+import { ROOT } from "./root";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 
 const HELP = `usage: npm run phi2 -- [--model DIR] [--prompt TEXT] [--max-length N | --max-new-tokens N]
                       [--backend auto|js|wasm] [--threads N] [--json]

@@ -56,6 +56,8 @@ export interface EnumFlag extends Common {
   choices: readonly string[];
   default?: string;
   required?: boolean;
+  /** "H100-SXM" is read as the choice "h100-sxm". */
+  ignoreCase?: boolean;
 }
 export interface BooleanFlag extends Common {
   type: "boolean";
@@ -155,7 +157,7 @@ function parseNumber(flag: string, f: NumberFlag, text: string): number {
   if (!DECIMAL.test(body)) {
     const why = syntaxHint(text);
     const ex = f.example ?? (f.default !== undefined ? fmtLimit(f.default) : fmtLimit(f.min));
-    const forms = f.suffixes ? `a decimal number such as ${ex}, 175e9 or 175B` : `a decimal number such as ${ex}`;
+    const forms = `a decimal number such as ${ex}${f.suffixes ? ", optionally with k, M, B or T (175B)" : ""}`;
     throw new ArgsError(`${flag}: "${text}" is not a number (${why ? why + "; " : ""}write ${forms}; allowed range ${rangeText(f)})`, flag);
   }
   const x = Number(body) * scale;
@@ -187,6 +189,8 @@ function convert(flag: string, f: Flag, text: string): string | number {
     case "number":
       return parseNumber(flag, f, text);
     case "enum": {
+      const same = f.ignoreCase ? f.choices.find((c) => c.toLowerCase() === text.toLowerCase()) : undefined;
+      if (same !== undefined) return same;
       if (!f.choices.includes(text)) {
         const near = f.choices.filter((c) => c.toLowerCase() === text.toLowerCase() || c.toLowerCase().startsWith(text.toLowerCase()));
         const mean = near.length && text ? ` (did you mean ${near.join(" or ")}?)` : "";

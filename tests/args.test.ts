@@ -79,7 +79,7 @@ describe("parseCli: refused numbers name the flag, the value and the range", () 
     ["percent typed", [...base, "--mfu", "50"], /^--mfu must be a number in \[0.01, 1\], got 50 \(for 50 % write 0.5\)$/],
     ["negative", [...base, "--mfu", "-3"], /^--mfu must be a number in \[0.01, 1\], got -3$/],
     ["underscore", ["--params", "1_000"], /^--params: "1_000" is not a number \(write the digits without separators/],
-    ["words", ["--params", "lots"], /^--params: "lots" is not a number \(write a decimal number such as 175e9, 175e9 or 175B; allowed range \[1, 1e15\]\)$/],
+    ["words", ["--params", "lots"], /^--params: "lots" is not a number \(write a decimal number such as 175e9, optionally with k, M, B or T \(175B\); allowed range \[1, 1e15\]\)$/],
     ["suffix where none allowed", [...base, "--mfu", "1k"], /^--mfu: "1k" is not a number/],
     ["integer with a fraction", [...base, "--threads", "1.5"], /^--threads must be a whole number in \[1, 256\], got "1.5" \(the wasm pool's limit\)$/],
     ["integer in e-notation", [...base, "--threads", "1e1"], /^--threads must be a whole number in \[1, 256\], got "1e1"/],
@@ -115,6 +115,14 @@ describe("parseCli: refused command lines", () => {
   for (const [name, argv, message] of cases) {
     it(name, () => expect(fails(argv).message).toMatch(message));
   }
+});
+
+describe("enum ignoreCase", () => {
+  const gpu = defineCli({ program: "p", usage: "u", flags: { gpu: { type: "enum", choices: ["h100-sxm", "a100-sxm"], ignoreCase: true, help: "g" } } });
+  it("returns the canonical choice", () => {
+    expect(parseCli(gpu, ["--gpu", "H100-SXM"])).toEqual({ values: { gpu: "h100-sxm" }, positionals: [], rest: [] });
+    expect(() => parseCli(gpu, ["--gpu", "H100"])).toThrow('--gpu must be one of h100-sxm, a100-sxm; got "H100" (did you mean h100-sxm?)');
+  });
 });
 
 describe("positionals", () => {

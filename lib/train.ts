@@ -290,6 +290,29 @@ export const fmtMeanSd = (m: MeanSd, digits = 3): string => `${m.mean.toFixed(di
  */
 export const clearlyBelow = (a: MeanSd, b: MeanSd): boolean => b.mean - a.mean > Math.max(a.sd, b.sd);
 
+/** Table rows for a sweep: one per model, mean ± sd over the seeds (and the seeds' count). */
+export function seedsRows(results: SeedsResult[], heldOutName = results[0]?.runs[0]?.heldOutName ?? "held-out"): Record<string, string | number>[] {
+  return results.map((r) => ({
+    model: r.name,
+    "parameters θ": r.params,
+    seeds: r.runs.length,
+    "train L (mean ± sd)": fmtMeanSd(r.train),
+    [`${heldOutName} L (mean ± sd)`]: r.heldOut ? fmtMeanSd(r.heldOut) : "–",
+  }));
+}
+
+/** Final train and held-out loss against x (one point per model), error bars = ±1 sd over the seeds. */
+export function seedsFigure(results: SeedsResult[], x: number[], title: string, xTitle: string, unit = "k", extra: Json = {}): Figure {
+  const bars = (m: MeanSd[]): Json => ({ type: "data", array: m.map((v) => v.sd), visible: true });
+  const tr = results.map((r) => r.train);
+  const ho = results.filter((r) => r.heldOut).map((r) => r.heldOut as MeanSd);
+  const name = results[0]?.runs[0]?.heldOutName ?? "held-out";
+  const text = results.map((r) => r.name);
+  const data: Json[] = [line(x, tr.map((m) => m.mean), "train", { mode: "lines+markers", error_y: bars(tr), text })];
+  if (ho.length === results.length) data.push(line(x, ho.map((m) => m.mean), name, { mode: "lines+markers", line: { dash: "dot" }, error_y: bars(ho), text }));
+  return { data, layout: layout(title, xTitle, `MAE L (${unit}), mean ± sd over seeds`, extra) };
+}
+
 /**
  * The model's forward pass as plain ops on its own weights, when it is a stack of
  * Dense layers (what nets.ts builds): x·W + b in one fused kernel per layer, then the

@@ -15,6 +15,8 @@ import {
   weekdayMeans,
   trainValTest,
   withValidation,
+  withTrainYears,
+  trainYearsThatFit,
 } from "../lib/data";
 
 const csv = (rows: string[]) => ["Date,Views", ...rows].join("\n");
@@ -154,5 +156,20 @@ describe("the validation split", () => {
     expect(() => c.valSplit).toThrow(/training period 2013-07-02 … 2013-12-31 has 183 days; 365 validation days \+ at least 28 days to train on need 393\. Use fewer validation days \(COURSE_VAL_DAYS\)/);
     expect(() => courseData({ COURSE_VAL_DAYS: "1.5" }).valSplit).toThrow(/COURSE_VAL_DAYS must be a whole number/);
     expect(() => withValidation(chronologicalSplit(loadBirths(), 7), 0)).toThrow(DataError);
+  });
+});
+
+describe("a training-length sweep keeps the validation and test periods", () => {
+  it("moves only the start of training, and says when the series is too short", () => {
+    const b = inThousands(loadBirths());
+    const v = courseData({}).valSplit;
+    const ten = withTrainYears(b, MAX_LAG, v, 10);
+    expect(ten.train).toEqual({ start: "2003-01-01", end: "2012-12-31" });
+    expect(ten.validation).toEqual(v.validation);
+    expect(ten.test).toEqual(v.test);
+    expect(withTrainYears(b, MAX_LAG, v, 0.5).train.start).toBe("2012-07-02");
+    expect(trainValTest(b, MAX_LAG, withTrainYears(b, MAX_LAG, v, 1)).train.y.length).toBe(366); // 2012 is a leap year
+    expect(() => withTrainYears(b, MAX_LAG, v, 13)).toThrow(/13 training year\(s\) before 2013-01-01 start on 2000-01-01 and need 56 days of history/);
+    expect(trainYearsThatFit(b, MAX_LAG, v, [0.5, 1, 2, 4, 10, 13])).toEqual([0.5, 1, 2, 4, 10]);
   });
 });

@@ -146,3 +146,37 @@ export function trainValTest(s: DailySeries, k: number, split: ValidationSplit):
   const all = lagFeatures(s, k);
   return { train: inPeriod(all, split.train), validation: inPeriod(all, split.validation), test: inPeriod(all, split.test) };
 }
+
+/**
+ * The same validation and test periods with a training period of `years` years
+ * just before the validation period (calendar years, as chronologicalSplit; a fraction
+ * of a year counts 365 days per year). For a training-length sweep: only the amount of
+ * training data changes. Throws when the series has too few days before it.
+ */
+export function withTrainYears(s: DailySeries, maxLag: number, split: ValidationSplit, years: number): ValidationSplit {
+  if (!(years > 0)) throw new DataError(`withTrainYears: years must be positive, got ${years}`);
+  const trainEnd = dayNumber(split.validation.start) - 1;
+  const d = new Date(isoFromDay(trainEnd + 1) + "T00:00:00Z");
+  d.setUTCFullYear(d.getUTCFullYear() - Math.floor(years));
+  const trainStart = Math.round(d.getTime() / 86_400_000) - Math.round((years % 1) * 365);
+  const first = dayNumber(s.dates[0]);
+  if (trainStart - maxLag < first)
+    throw new DataError(
+      `${s.source}: ${years} training year(s) before ${split.validation.start} start on ${isoFromDay(trainStart)} and need ${maxLag} days of history before that, ` +
+        `but the series starts on ${s.dates[0]}. Use fewer training years.`,
+    );
+  return { ...split, train: { start: isoFromDay(trainStart), end: isoFromDay(trainEnd) } };
+}
+
+/** Which of `years` fit withTrainYears on this series (for a sweep that adapts to the data). */
+export function trainYearsThatFit(s: DailySeries, maxLag: number, split: ValidationSplit, years: number[]): number[] {
+  return years.filter((y) => {
+    try {
+      withTrainYears(s, maxLag, split, y);
+      return true;
+    } catch (e) {
+      if (e instanceof DataError) return false;
+      throw e;
+    }
+  });
+}

@@ -19,7 +19,7 @@
 
 import type { PhiConfig } from "./config";
 import { decodeToF32, DTYPE_BYTES } from "./f16";
-import type { MatmulBackend, WeightDtype, WeightSource } from "./matmul";
+import type { HoldDtype, MatmulBackend, WeightDtype, WeightSource } from "./matmul";
 import { fillRandomF32 } from "./random";
 import type { SafetensorsModel } from "./safetensors";
 
@@ -179,7 +179,8 @@ export class PhiModel {
   ) {}
 
   /** Weights from safetensors (names as transformers' PhiForCausalLM). */
-  static async load(st: SafetensorsModel, config: PhiConfig, backend: MatmulBackend): Promise<PhiModel> {
+  /** `hold`: how the backend keeps the matrices ("stored" = as in the files; "F32"; "Q8_0" = int8, quantized at load). */
+  static async load(st: SafetensorsModel, config: PhiConfig, backend: MatmulBackend, hold: HoldDtype = "stored"): Promise<PhiModel> {
     const { hidden, intermediate, vocabSize, numKvHeads, headDim } = config;
     const kvWidth = numKvHeads * headDim;
     const check = (name: string, shape: number[]) => {
@@ -192,7 +193,7 @@ export class PhiModel {
       const t = check(`${prefix}.weight`, [rows, cols]);
       if (t.dtype !== "F16" && t.dtype !== "BF16" && t.dtype !== "F32") throw new Error(`${t.file}: tensor "${t.name}" has dtype ${t.dtype}`);
       const source: WeightSource = { kind: "file", file: t.file, offset: t.offset };
-      const handle = await backend.addWeight({ name: t.name, dtype: t.dtype, rows, cols, source });
+      const handle = await backend.addWeight({ name: t.name, dtype: t.dtype, rows, cols, source, hold });
       return { handle, bias: vec(`${prefix}.bias`, rows), rows, cols };
     };
     const norm = (prefix: string): Norm => ({ weight: vec(`${prefix}.weight`, hidden), bias: vec(`${prefix}.bias`, hidden) });
@@ -223,12 +224,12 @@ export class PhiModel {
    * without the download. Matrices uniform in ±1/√in (so activations stay O(1)),
    * LayerNorm weight 1 and bias 0, other biases 0.
    */
-  static async random(config: PhiConfig, backend: MatmulBackend, dtype: WeightDtype = "F16", seed = 1): Promise<PhiModel> {
+  static async random(config: PhiConfig, backend: MatmulBackend, dtype: WeightDtype = "F16", seed = 1, hold: HoldDtype = "stored"): Promise<PhiModel> {
     const { hidden, intermediate, vocabSize, numKvHeads, headDim } = config;
     let next = seed;
     const linear = async (name: string, rows: number, cols: number): Promise<Linear> => {
       const source: WeightSource = { kind: "random", seed: next++, scale: 1 / Math.sqrt(cols) };
-      const handle = await backend.addWeight({ name, dtype, rows, cols, source });
+      const handle = await backend.addWeight({ name, dtype, rows, cols, source, hold });
       return { handle, bias: new Float32Array(rows), rows, cols };
     };
     const norm = (): Norm => ({ weight: new Float32Array(hidden).fill(1), bias: new Float32Array(hidden) });

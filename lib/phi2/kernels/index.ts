@@ -13,8 +13,8 @@
 
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";
-import type { MatmulBackend, WeightSpec } from "../matmul";
-import { Ctrl, ERROR_SLOT, Op, type FillMessage, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
+import { Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
+import { Ctrl, ERROR_SLOT, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, wasmPath } from "./wasm";
 
 export { measureReadBandwidth, type Bandwidth } from "./bandwidth";
@@ -130,18 +130,23 @@ class WasmMatmul implements MatmulBackend {
       if (source.kind === "bytes" && source.bytes.byteLength !== rows * cols * size) {
         throw new Error(`${spec.name}: ${source.bytes.byteLength} bytes, expected ${rows}×${cols}×${size}`);
       }
-      const rowBytes = cols * size;
-      const bytes = rows * rowBytes;
-      const f16 = dtype === "F16";
-      let ai = await this.arenaFor(bytes + (f16 ? 4 * (rows + 1) + 16 : 0));
+      const hold = spec.hold ?? "stored";
+      const held: HeldDtype = hold === "stored" ? dtype : hold;
+      if (held === "Q8_0" && cols % Q8_BLOCK) throw new Error(`${spec.name}: Q8_0 needs columns in multiples of ${Q8_BLOCK}, got ${cols}`);
+      const rowBytes = cols * size; // in the source
+      const bytes = rows * cols * (held === "Q8_0" ? 1 : BYTES[held]);
+      const scaleBytes = held === "Q8_0" ? (4 * rows * cols) / Q8_BLOCK : 0;
+      const f16 = held === "F16";
+      let ai = await this.arenaFor(bytes + scaleBytes + 16 + (f16 ? 4 * (rows + 1) + 16 : 0));
       let arena = this.arenas[ai];
       let ptr = arena.alloc(bytes);
+      const scales = scaleBytes ? arena.alloc(scaleBytes) : 0;
       let rowStart = f16 ? arena.alloc(4 * (rows + 1)) : 0;
 
       // 1. the workers fill their rows in parallel (and count fp16 subnormals per row)
       const filled = await this.broadcast((i, id) => {
         const [r0, r1] = this.slice(i, rows);
-        const base = { type: "fill" as const, id, name: spec.name, arena: ai, ptr, dtype, cols, r0, r1, counts: rowStart };
+        const base = { type: "fill" as const, id, name: spec.name, arena: ai, ptr, dtype, held, scales, cols, r0, r1, counts: rowStart };
         let src: FillMessage["source"];
         let transfer: ArrayBuffer[] | undefined;
         if (source.kind === "bytes") {
@@ -157,7 +162,7 @@ class WasmMatmul implements MatmulBackend {
         }
         return { msg: { ...base, source: src }, transfer };
       });
-      const meta: WeightMeta = { arena: ai, ptr, dtype, rows, cols, finite: filled.every((r) => r.type === "done" && r.finite) };
+      const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite: filled.every((r) => r.type === "done" && r.finite) };
 
       // 2. fp16 subnormals: per-row counts → row starts, room for the sparse lists, then the workers move them there
       const total = filled.reduce((s, r) => s + (r.type === "done" ? r.count : 0), 0);
@@ -189,7 +194,7 @@ class WasmMatmul implements MatmulBackend {
         const [r0, r1] = this.slice(i, rows);
         return { msg: { type: "register", id, handle, meta, extract: meta.sparse ? { r0, r1 } : undefined } };
       });
-      this.weights.push({ ...meta, bytes });
+      this.weights.push({ ...meta, bytes: bytes + scaleBytes });
       return handle;
     });
   }

@@ -41,12 +41,15 @@ export interface WorkerInit {
 }
 
 export type Dtype = "F16" | "BF16" | "F32";
+/** How a weight is held in the arena: its source dtype, or converted at load (F32 or Q8_0). */
+export type HeldDtype = Dtype | "Q8_0";
 
 /** Where a weight lives and what the load found in it (all workers know every weight). */
 export interface WeightMeta {
   arena: number;
-  ptr: number; // [rows, cols] in the stored dtype
-  dtype: Dtype;
+  ptr: number; // [rows, cols] in the held dtype (Q8_0: int8)
+  dtype: HeldDtype;
+  scales: number; // Q8_0: float32 [rows, cols/32] block scales (else 0)
   rows: number;
   cols: number;
   finite: boolean; // F16 without inf/NaN: the fast kernel applies
@@ -68,11 +71,13 @@ export interface FillMessage {
   name: string;
   arena: number;
   ptr: number;
-  dtype: Dtype;
+  dtype: Dtype; // the source's
+  held: HeldDtype; // dtype, or what to convert it to
+  scales: number; // Q8_0: where the block scales go
   cols: number;
   r0: number;
   r1: number;
-  counts: number; // F16: u32 per row, written at counts + 4·r
+  counts: number; // F16 held as F16: u32 per row, written at counts + 4·r
   source:
     | { kind: "bytes"; bytes: Uint8Array } // just rows [r0, r1)
     | { kind: "file"; file: string; offset: number } // offset of row r0

@@ -7,9 +7,10 @@ import * as fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { fillRandomF32 } from "../random";
 import { Arena, kernelModule, MAX_COLS, XCAP, YCAP } from "./wasm";
+import { Q8_BLOCK } from "../matmul";
 import { Ctrl, ERROR_SLOT, Op, type FillMessage, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 
-const BYTES = { F16: 2, BF16: 2, F32: 4 } as const;
+const BYTES = { F16: 2, BF16: 2, F32: 4, Q8_0: 1 } as const; // Q8_0: the int8 part
 const TWO_POW_112 = 2 ** 112;
 const READ_CHUNK = 1 << 30; // one readSync reads at most 2 GB
 // Row blocks per thread and call: enough to even out a core that another program
@@ -40,9 +41,61 @@ function readInto(dst: Uint8Array, file: string, offset: number, name: string): 
   }
 }
 
+/**
+ * Rows [r0, r1) of a weight converted at load (held F32 or Q8_0, or a dtype other
+ * than the source's), a chunk of rows at a time through this worker's scratch:
+ * source → float32 in XIN (the values the source dtype holds) → the held form.
+ */
+function fillConverted(m: FillMessage): void {
+  const arena = arenas[m.arena];
+  const k = arena.k;
+  const { XIN, XP } = arena.scratch(init.index);
+  const size = BYTES[m.dtype];
+  const rowBytes = m.cols * size;
+  const chunk = Math.max(1, Math.floor(XCAP / m.cols)); // rows per chunk
+  const s = m.source;
+  for (let r = m.r0; r < m.r1; r += chunk) {
+    const rows = Math.min(chunk, m.r1 - r);
+    const n = rows * m.cols;
+    const raw = arena.u8(XP, n * size);
+    if (s.kind === "random") {
+      fillRandomF32(arena.f32(XIN, n), s.seed, s.scale, r * m.cols);
+      // the values a weight stored in the source dtype holds
+      if (m.dtype === "F16") k.f32ToF16(XIN, XP, n);
+      else if (m.dtype === "BF16") k.f32ToBF16(XIN, XP, n);
+    } else if (s.kind === "bytes") {
+      raw.set(s.bytes.subarray((r - m.r0) * rowBytes, (r - m.r0 + rows) * rowBytes));
+    } else {
+      readInto(raw, s.file, s.offset + (r - m.r0) * rowBytes, m.name);
+    }
+    if (s.kind !== "random" || m.dtype !== "F32") {
+      if (m.dtype === "F16") k.f16ToF32(XP, XIN, n);
+      else if (m.dtype === "BF16") {
+        const src = arena.u16(XP, n), dst = arena.u32(XIN, n);
+        for (let i = 0; i < n; i++) dst[i] = src[i] << 16;
+      } else arena.u8(XIN, 4 * n).set(raw);
+    }
+    if (m.held === "F32") {
+      arena.f32(m.ptr + 4 * r * m.cols, n).set(arena.f32(XIN, n));
+    } else {
+      const nb = n / Q8_BLOCK;
+      const d = m.scales + (4 * r * m.cols) / Q8_BLOCK;
+      k.quantizeQ8(XIN, n, m.ptr + r * m.cols, d, 0);
+      const scales = arena.f32(d, nb);
+      for (let i = 0; i < nb; i++) {
+        if (!Number.isFinite(scales[i])) throw new Error(`${m.name}: inf or NaN in row ${r + Math.floor((i * Q8_BLOCK) / m.cols)}: cannot quantize to Q8_0`);
+      }
+    }
+  }
+}
+
 /** Rows [r0, r1) of a weight into its place; F16: per-row subnormal counts, and whether all are finite. */
 function fill(m: FillMessage): { finite: boolean; count: number } {
   if (m.cols > MAX_COLS) throw new Error(`${m.name}: ${m.cols} columns, the kernels support at most ${MAX_COLS}`);
+  if (m.held !== m.dtype) {
+    fillConverted(m);
+    return { finite: true, count: 0 };
+  }
   const arena = arenas[m.arena];
   const rows = m.r1 - m.r0;
   const n = rows * m.cols;
@@ -99,7 +152,9 @@ function matmul(handle: number, T: number): void {
     if (tb !== prepared) {
       arena.f32(XIN, n * cols).set(xShared.subarray(t0 * cols, (t0 + n) * cols));
       fast = false;
-      if (w.dtype !== "F32") {
+      if (w.dtype === "Q8_0") {
+        k.quantizeX(XIN, n, cols, XP, XP + 2 * n * cols); // int16 x, then its block scales
+      } else if (w.dtype !== "F32") {
         fast = n === 1 && w.dtype === "F16" && w.finite;
         const maxAbs = k.prepX(XIN, XP, n, cols, 1, fast ? TWO_POW_112 : 1);
         if (fast && !(maxAbs < 65536)) {
@@ -111,7 +166,9 @@ function matmul(handle: number, T: number): void {
     }
     const m = Math.min(rb, rows - i0);
     const wp = w.ptr + i0 * rowBytes;
-    if (n === 1) {
+    if (w.dtype === "Q8_0") {
+      k.q8Matmul(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * n * cols, Y, m, cols, n, m);
+    } else if (n === 1) {
       if (w.dtype === "F32") k.f32Matvec(wp, XIN, Y, m, cols);
       else if (w.dtype === "BF16") k.bf16Matvec(wp, XP, Y, m, cols);
       else if (fast) k.f16MatvecFast(wp, XP, Y, m, cols);

@@ -356,6 +356,30 @@ describe("Q8_0 int8 weights", () => {
   });
 });
 
+test("matmulMany: several products in one wake-up (mixed dtypes, shapes and arenas) equal one call each", async () => {
+  const maxArenaBytes = Math.ceil((PAGE + 2 * SCRATCH_BYTES + 2 ** 20) / PAGE) * PAGE; // ~1 MiB of weights per arena
+  const be = await createWasmMatmul({ threads: 2, maxArenaBytes });
+  try {
+    const specs: WeightSpec[] = [
+      { name: "a", dtype: "F16", rows: 300, cols: 1000, source: { kind: "random", seed: 1, scale: 1 } },
+      { name: "b", dtype: "F32", rows: 7, cols: 64, source: { kind: "random", seed: 2, scale: 1 } },
+      { name: "c", dtype: "F16", rows: 500, cols: 64, source: { kind: "random", seed: 3, scale: 1 }, hold: "Q8_0" },
+      { name: "d", dtype: "BF16", rows: 400, cols: 1000, source: { kind: "random", seed: 4, scale: 1 } }, // a second arena
+    ];
+    const handles: number[] = [];
+    for (const spec of specs) handles.push(await be.addWeight(spec));
+    for (const T of [1, 5]) {
+      const xs = specs.map((sp, i) => randomX(T, sp.cols, 10 * T + i));
+      const many = await be.matmulMany!(handles.map((handle, i) => ({ handle, x: xs[i] })), T);
+      for (let i = 0; i < specs.length; i++) expect(many[i]).toEqual(await be.matmul(handles[i], xs[i], T));
+    }
+    const nine = Array.from({ length: 9 }, () => ({ handle: handles[1], x: randomX(1, 64, 1) }));
+    await expect(be.matmulMany!(nine, 1)).rejects.toThrow(/9 matmuls in one call, 1…8/);
+  } finally {
+    await be.close();
+  }
+});
+
 test("weights spread over several wasm memories (phi-2's 5.6 GB needs two)", async () => {
   // arenas with 2 MiB for weights hold three 600 KB matrices each; the subnormal-heavy
   // one (#5) then leaves no room for its sparse lists and is moved to a new arena

@@ -43,6 +43,14 @@ export interface WeightSpec {
   hold?: HoldDtype;
 }
 
+/** y_i = x_i · W_iᵀ for each call: backend.matmulMany if it has one, else one call after another. */
+export async function matmulMany(backend: MatmulBackend, calls: readonly { handle: number; x: Float32Array }[], T: number): Promise<Float32Array[]> {
+  if (backend.matmulMany) return backend.matmulMany(calls, T);
+  const out: Float32Array[] = [];
+  for (const c of calls) out.push(await backend.matmul(c.handle, c.x, T));
+  return out;
+}
+
 export interface MatmulBackend {
   /** A short description for logs: "js f32", "wasm-simd f16 × 2 threads". */
   readonly name: string;
@@ -53,6 +61,11 @@ export interface MatmulBackend {
    * x: [T, in] row-major float32; returns [T, out] float32 (bias is the caller's job).
    */
   matmul(handle: number, x: Float32Array, T: number): Promise<Float32Array>;
+  /**
+   * Several products with the same T in one go (one wake-up of the workers, whose
+   * work items span all of them, so no core idles between them). Optional.
+   */
+  matmulMany?(calls: readonly { handle: number; x: Float32Array }[], T: number): Promise<Float32Array[]>;
   /** Bytes of weight storage held (for memory reports). */
   weightBytes(): number;
   /** Release threads and memory. */

@@ -19,7 +19,7 @@
 
 import type { PhiConfig } from "./config";
 import { decodeToF32, DTYPE_BYTES } from "./f16";
-import type { HoldDtype, MatmulBackend, WeightDtype, WeightSource } from "./matmul";
+import { matmulMany, type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSource } from "./matmul";
 import { fillRandomF32 } from "./random";
 import type { SafetensorsModel } from "./safetensors";
 
@@ -260,13 +260,20 @@ export class PhiModel {
     return addBias(await this.backend.matmul(l.handle, x, T), T, l.bias); // [T, rows]
   }
 
-  /** Causal self-attention of T new positions against the cache (which they are appended to). */
-  private async attention(layer: Layer, li: number, h: Float32Array, T: number, cache: KVCache): Promise<Float32Array> {
+  /** Several linear layers in one backend call (one wake-up of the kernel threads). */
+  private async linears(ls: readonly { l: Linear; x: Float32Array }[], T: number): Promise<Float32Array[]> {
+    const ys = await matmulMany(this.backend, ls.map(({ l, x }) => ({ handle: l.handle, x })), T);
+    return ys.map((y, i) => addBias(y, T, ls[i].l.bias));
+  }
+
+  /**
+   * Causal self-attention of T new positions against the cache (which they are
+   * appended to), from their q, k, v [T, heads·headDim]; returns the heads' outputs
+   * [T, numHeads·headDim] before `dense`.
+   */
+  private attention(li: number, q: Float32Array, k: Float32Array, v: Float32Array, T: number, cache: KVCache): Float32Array {
     const { numHeads, numKvHeads, headDim, rotaryDim, ropeTheta } = this.config;
     const pos0 = cache.length;
-    const q = await this.linear(layer.q, h, T); // [T, numHeads, headDim]
-    const k = await this.linear(layer.k, h, T); // [T, numKvHeads, headDim]
-    const v = await this.linear(layer.v, h, T); // [T, numKvHeads, headDim]
     applyRotary(q, T, numHeads, headDim, rotaryDim, pos0, ropeTheta);
     applyRotary(k, T, numKvHeads, headDim, rotaryDim, pos0, ropeTheta);
     const width = numKvHeads * headDim;
@@ -300,7 +307,7 @@ export class PhiModel {
         }
       }
     }
-    return this.linear(layer.dense, out, T); // [T, hidden]
+    return out;
   }
 
   /**
@@ -325,8 +332,10 @@ export class PhiModel {
     for (let li = 0; li < this.layers.length; li++) {
       const layer = this.layers[li];
       const h = layerNorm(x, T, hidden, layer.norm, eps); // [T, hidden]
-      const a = await this.attention(layer, li, h, T, cache); // [T, hidden]
-      const m = await this.linear(layer.fc2, geluNew(await this.linear(layer.fc1, h, T)), T); // [T, intermediate] → [T, hidden]
+      // everything that reads h in one backend call, then everything that ends in the residual stream
+      const [q, k, v, f] = await this.linears([layer.q, layer.k, layer.v, layer.fc1].map((l) => ({ l, x: h })), T); // f: [T, intermediate]
+      const heads = this.attention(li, q, k, v, T, cache); // [T, hidden]
+      const [a, m] = await this.linears([{ l: layer.dense, x: heads }, { l: layer.fc2, x: geluNew(f) }], T); // [T, hidden] each
       const next = new Float32Array(T * hidden);
       for (let i = 0; i < next.length; i++) next[i] = a[i] + m[i] + x[i]; // the order transformers adds them
       x = next;

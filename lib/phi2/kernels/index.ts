@@ -14,7 +14,7 @@
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";
 import { Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
-import { Ctrl, ERROR_SLOT, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
+import { Ctrl, ERROR_SLOT, MAX_CALLS, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, wasmPath } from "./wasm";
 
 export { measureReadBandwidth, type Bandwidth } from "./bandwidth";
@@ -28,6 +28,7 @@ class WasmMatmul implements MatmulBackend {
   readonly name: string;
   private readonly ctrl: Int32Array;
   private readonly errorText: Uint8Array;
+  private readonly calls: Int32Array;
   private x = new Float32Array(new SharedArrayBuffer(4));
   private out = new Float32Array(new SharedArrayBuffer(4));
   private arenas: Arena[] = [];
@@ -42,8 +43,10 @@ class WasmMatmul implements MatmulBackend {
     private readonly workers: Worker[],
     ctrl: SharedArrayBuffer,
     errorText: SharedArrayBuffer,
+    calls: SharedArrayBuffer,
     private readonly maxArenaBytes: number,
   ) {
+    this.calls = new Int32Array(calls);
     this.ctrl = new Int32Array(ctrl);
     this.errorText = new Uint8Array(errorText);
     this.name = `wasm-simd × ${workers.length} thread${workers.length > 1 ? "s" : ""}`;
@@ -210,14 +213,29 @@ class WasmMatmul implements MatmulBackend {
     await this.broadcast((_, id) => ({ msg: { type: "buffers", id, x, out } }));
   }
 
-  matmul(handle: number, x: Float32Array, T: number): Promise<Float32Array> {
+  async matmul(handle: number, x: Float32Array, T: number): Promise<Float32Array> {
+    return (await this.matmulMany([{ handle, x }], T))[0];
+  }
+
+  matmulMany(calls: readonly { handle: number; x: Float32Array }[], T: number): Promise<Float32Array[]> {
     return this.serial(async () => {
-      const w = this.weights[handle];
-      if (!w) throw new Error(`${this.name}: no weight with handle ${handle}`);
-      if (x.length !== T * w.cols) throw new Error(`${this.name}: x has ${x.length} values, expected T=${T} × ${w.cols}`);
-      await this.ensureBuffers(T * w.cols, T * w.rows);
-      this.x.set(x);
-      Atomics.store(this.ctrl, Ctrl.HANDLE, handle);
+      if (calls.length < 1 || calls.length > MAX_CALLS) throw new Error(`${this.name}: ${calls.length} matmuls in one call, 1…${MAX_CALLS} allowed`);
+      let xLen = 0, outLen = 0;
+      const ws = calls.map(({ handle, x }) => {
+        const w = this.weights[handle];
+        if (!w) throw new Error(`${this.name}: no weight with handle ${handle}`);
+        if (x.length !== T * w.cols) throw new Error(`${this.name}: x has ${x.length} values, expected T=${T} × ${w.cols}`);
+        const at = { x: xLen, out: outLen };
+        xLen += T * w.cols;
+        outLen += T * w.rows;
+        return { w, at };
+      });
+      await this.ensureBuffers(xLen, outLen);
+      calls.forEach(({ handle, x }, i) => {
+        this.x.set(x, ws[i].at.x);
+        this.calls.set([handle, ws[i].at.x, ws[i].at.out], 3 * i);
+      });
+      Atomics.store(this.ctrl, Ctrl.CALLS, calls.length);
       Atomics.store(this.ctrl, Ctrl.T, T);
       Atomics.store(this.ctrl, Ctrl.NEXT, 0);
       Atomics.store(this.ctrl, Ctrl.DONE, 0);
@@ -230,7 +248,7 @@ class WasmMatmul implements MatmulBackend {
         const end = text.indexOf(0);
         throw new Error(`kernel worker ${i}: ${new TextDecoder().decode(end < 0 ? text : text.subarray(0, end))}`);
       }
-      return this.out.slice(0, T * w.rows);
+      return ws.map(({ w, at }) => this.out.slice(at.out, at.out + T * w.rows));
     });
   }
 
@@ -277,9 +295,10 @@ export async function createWasmMatmul(opts: WasmMatmulOptions = {}): Promise<Ma
   const script = compiledScript("worker");
   const ctrl = new SharedArrayBuffer(4 * Ctrl.LENGTH);
   const errorText = new SharedArrayBuffer(ERROR_SLOT * threads);
+  const calls = new SharedArrayBuffer(4 * 3 * MAX_CALLS);
   const workers = Array.from({ length: threads }, (_, index) => {
-    const workerData: WorkerInit = { index, threads, wasm, ctrl, errorText, seq0: 0 };
+    const workerData: WorkerInit = { index, threads, wasm, ctrl, errorText, seq0: 0, calls };
     return new Worker(script, { workerData });
   });
-  return new WasmMatmul(workers, ctrl, errorText, opts.maxArenaBytes ?? MAX_ARENA_BYTES);
+  return new WasmMatmul(workers, ctrl, errorText, calls, opts.maxArenaBytes ?? MAX_ARENA_BYTES);
 }

@@ -14,7 +14,7 @@ import type { WasmMemory } from "./wasm";
 export const enum Ctrl {
   SEQ = 0, // bumped once per command
   OP = 1, // Op below
-  HANDLE = 2, // weight handle of a MATMUL
+  CALLS = 2, // matmuls in this MATMUL command (their handles and offsets are in `calls`)
   T = 3, // tokens of a MATMUL
   DONE = 4, // workers finished with the current MATMUL
   ERRORS = 5, // bit i set: worker i failed (its message is in errorText slot i)
@@ -28,6 +28,9 @@ export const enum Op {
   EXIT = 3,
 }
 
+/** Most matmuls one MATMUL command runs (phi's layer needs 4: q, k, v, fc1 on the same input). */
+export const MAX_CALLS = 8;
+
 /** Bytes of error text per worker in the shared error area. */
 export const ERROR_SLOT = 1024;
 
@@ -38,6 +41,7 @@ export interface WorkerInit {
   ctrl: SharedArrayBuffer; // Int32Array(Ctrl.LENGTH)
   errorText: SharedArrayBuffer; // ERROR_SLOT bytes per worker
   seq0: number; // SEQ when the worker was created
+  calls: SharedArrayBuffer; // Int32Array(3 · MAX_CALLS): per matmul [handle, x offset, out offset] (in floats)
 }
 
 export type Dtype = "F16" | "BF16" | "F32";

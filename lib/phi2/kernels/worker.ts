@@ -20,6 +20,7 @@ const BLOCKS_PER_THREAD = 16;
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const ctrl = new Int32Array(init.ctrl);
+const calls = new Int32Array(init.calls);
 const errorText = new Uint8Array(init.errorText, init.index * ERROR_SLOT, ERROR_SLOT);
 const kernels = kernelModule(init.wasm);
 const arenas: Arena[] = [];
@@ -126,61 +127,86 @@ function fill(m: FillMessage): { finite: boolean; count: number } {
   };
 }
 
-/** Work items [row block, token block] of y = x · Wᵀ, taken from the shared counter until none are left. */
-function matmul(handle: number, T: number): void {
-  const w = weights.get(handle);
-  if (!w) throw new Error(`no weight with handle ${handle}`);
-  const { rows, cols } = w;
-  const arena = arenas[w.arena];
-  const k = arena.k;
-  const { XIN, XP, Y, TMP } = arena.scratch(init.index);
-  const rowBytes = cols * BYTES[w.dtype];
-  const tc = Math.max(1, Math.min(T, Math.floor(XCAP / cols), YCAP / 16)); // tokens per block
-  // rows per block: BLOCKS_PER_THREAD blocks per thread, a multiple of 4 (the kernels do 4 rows at a time)
-  const rb = Math.max(4, Math.min(Math.floor(YCAP / tc) & ~3, Math.ceil(rows / (BLOCKS_PER_THREAD * init.threads) / 4) * 4, 1 << 20));
-  const nRow = Math.ceil(rows / rb);
-  const items = nRow * Math.ceil(T / tc);
-  let prepared = -1; // the token block whose x' is in this worker's scratch
+/** One product of a MATMUL command, cut into work items [token block, row block]. */
+interface Part {
+  w: WeightMeta;
+  xOff: number; // where its x starts in xShared (floats)
+  outOff: number; // where its y starts in outShared
+  tc: number; // tokens per block
+  rb: number; // rows per block
+  nRow: number; // row blocks
+  first: number; // its first item number in the command
+}
+
+function plan(T: number, n: number): { parts: Part[]; items: number } {
+  const parts: Part[] = [];
+  let items = 0;
+  for (let i = 0; i < n; i++) {
+    const handle = calls[3 * i];
+    const w = weights.get(handle);
+    if (!w) throw new Error(`no weight with handle ${handle}`);
+    const tc = Math.max(1, Math.min(T, Math.floor(XCAP / w.cols), YCAP / 16)); // tokens per block
+    // rows per block: BLOCKS_PER_THREAD blocks per thread, a multiple of 4 (the kernels do 4 rows at a time)
+    const rb = Math.max(4, Math.min(Math.floor(YCAP / tc) & ~3, Math.ceil(w.rows / (BLOCKS_PER_THREAD * init.threads) / 4) * 4, 1 << 20));
+    const nRow = Math.ceil(w.rows / rb);
+    parts.push({ w, xOff: calls[3 * i + 1], outOff: calls[3 * i + 2], tc, rb, nRow, first: items });
+    items += nRow * Math.ceil(T / tc);
+  }
+  return { parts, items };
+}
+
+/** Work items of y_i = x_i · W_iᵀ for each product of the command, taken from the shared counter until none are left. */
+function matmul(n: number, T: number): void {
+  const { parts, items } = plan(T, n);
+  let prepared = -1; // the (part, token block) whose x' is in this worker's scratch, as first item number
   let fast = false;
   for (;;) {
     const item = Atomics.add(ctrl, Ctrl.NEXT, 1);
     if (item >= items) return;
-    const tb = Math.floor(item / nRow);
-    const i0 = (item % nRow) * rb;
+    let p = parts.length - 1;
+    while (parts[p].first > item) p--;
+    const { w, xOff, outOff, tc, rb, nRow, first } = parts[p];
+    const { rows, cols } = w;
+    const arena = arenas[w.arena];
+    const k = arena.k;
+    const { XIN, XP, Y, TMP } = arena.scratch(init.index);
+    const tb = Math.floor((item - first) / nRow);
+    const i0 = ((item - first) % nRow) * rb;
     const t0 = tb * tc;
-    const n = Math.min(tc, T - t0);
-    if (tb !== prepared) {
-      arena.f32(XIN, n * cols).set(xShared.subarray(t0 * cols, (t0 + n) * cols));
+    const nt = Math.min(tc, T - t0);
+    const key = first + tb * nRow;
+    if (key !== prepared) {
+      arena.f32(XIN, nt * cols).set(xShared.subarray(xOff + t0 * cols, xOff + (t0 + nt) * cols));
       fast = false;
       if (w.dtype === "Q8_0") {
-        k.quantizeX(XIN, n, cols, XP, XP + 2 * n * cols); // int16 x, then its block scales
+        k.quantizeX(XIN, nt, cols, XP, XP + 2 * nt * cols); // int16 x, then its block scales
       } else if (w.dtype !== "F32") {
-        fast = n === 1 && w.dtype === "F16" && w.finite;
-        const maxAbs = k.prepX(XIN, XP, n, cols, 1, fast ? TWO_POW_112 : 1);
+        fast = nt === 1 && w.dtype === "F16" && w.finite;
+        const maxAbs = k.prepX(XIN, XP, nt, cols, 1, fast ? TWO_POW_112 : 1);
         if (fast && !(maxAbs < 65536)) {
           fast = false; // x · 2^112 would overflow float32: take the exact path
-          k.prepX(XIN, XP, n, cols, 1, 1);
+          k.prepX(XIN, XP, nt, cols, 1, 1);
         }
       }
-      prepared = tb;
+      prepared = key;
     }
     const m = Math.min(rb, rows - i0);
-    const wp = w.ptr + i0 * rowBytes;
+    const wp = w.ptr + i0 * cols * BYTES[w.dtype];
     if (w.dtype === "Q8_0") {
-      k.q8Matmul(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * n * cols, Y, m, cols, n, m);
-    } else if (n === 1) {
+      k.q8Matmul(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * nt * cols, Y, m, cols, nt, m);
+    } else if (nt === 1) {
       if (w.dtype === "F32") k.f32Matvec(wp, XIN, Y, m, cols);
       else if (w.dtype === "BF16") k.bf16Matvec(wp, XP, Y, m, cols);
       else if (fast) k.f16MatvecFast(wp, XP, Y, m, cols);
       else k.f16MatvecExact(wp, XP, Y, m, cols);
     } else if (w.dtype === "F32") {
-      k.f32Matmul(wp, XIN, Y, m, cols, n, m);
+      k.f32Matmul(wp, XIN, Y, m, cols, nt, m);
     } else {
-      k.halfMatmul(wp, XP, Y, m, cols, n, m, TMP, w.dtype === "BF16" ? 1 : 0);
+      k.halfMatmul(wp, XP, Y, m, cols, nt, m, TMP, w.dtype === "BF16" ? 1 : 0);
     }
-    if (w.sparse) k.sparseAdd(Y, i0, m, w.sparse.rowStart, w.sparse.colIdx, w.sparse.vals, XIN, cols, n, m);
-    const y = arena.f32(Y, n * m);
-    for (let t = 0; t < n; t++) outShared.set(y.subarray(t * m, (t + 1) * m), (t0 + t) * rows + i0);
+    if (w.sparse) k.sparseAdd(Y, i0, m, w.sparse.rowStart, w.sparse.colIdx, w.sparse.vals, XIN, cols, nt, m);
+    const y = arena.f32(Y, nt * m);
+    for (let t = 0; t < nt; t++) outShared.set(y.subarray(t * m, (t + 1) * m), outOff + (t0 + t) * rows + i0);
   }
 }
 
@@ -202,7 +228,7 @@ function serve(): void {
     if (op === Op.YIELD) return;
     if (op === Op.EXIT) process.exit(0);
     try {
-      matmul(Atomics.load(ctrl, Ctrl.HANDLE), Atomics.load(ctrl, Ctrl.T));
+      matmul(Atomics.load(ctrl, Ctrl.CALLS), Atomics.load(ctrl, Ctrl.T));
     } catch (e) {
       reportError(e);
       Atomics.store(ctrl, Ctrl.NEXT, 1 << 30); // the others stop taking items

@@ -57,10 +57,10 @@ export function parseCourseArgs(argv: string[], env: NodeJS.ProcessEnv = process
 }
 
 /** Copy the pieces of MathJax 2 and require.js the exported pages load. */
-function copyAssets(out: string): void {
+export function copyAssets(out: string): void {
   const assets = join(out, "assets");
   const mj = dirname(require.resolve("mathjax/MathJax.js"));
-  const parts = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "extensions", "jax/input/TeX", "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en"];
+  const parts = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions", "jax/input/TeX", "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en"];
   for (const p of parts) {
     const dst = join(assets, "mathjax", p);
     if (!existsSync(dst)) cpSync(join(mj, p), dst, { recursive: true });

@@ -5,17 +5,19 @@ import { parseArgs } from "node:util";
 import { ARTICLE_PROMPT } from "../lib/phi2";
 import { generateText } from "../lib/phi2/generate";
 import { defaultPhi2Dir, loadPhi, type BackendKind } from "../lib/phi2/load";
+import type { HoldDtype } from "../lib/phi2/matmul";
 import { ROOT } from "./root";
 
 
 const HELP = `usage: npm run phi2 -- [--model DIR] [--prompt TEXT] [--max-length N | --max-new-tokens N]
-                      [--backend auto|js|wasm] [--threads N] [--json]
+                      [--backend auto|js|wasm] [--threads N] [--dtype fp16|fp32|q8] [--json]
   --model DIR         a phi model directory (default $PHI2_DIR or data/models/phi-2)
   --prompt TEXT       default: the article's "${ARTICLE_PROMPT}"
   --max-length N      total tokens counting the prompt, as transformers' max_length (default 200)
   --max-new-tokens N  new tokens instead
   --backend KIND      auto (default: wasm kernels if built, else js), js, wasm
   --threads N         worker threads for the wasm backend (default: all cores)
+  --dtype D           how the weights are held: fp16 (default: as published), fp32, or q8 (int8, quantized at load)
   --json              print one JSON object instead of streaming`;
 
 function positiveInt(name: string, v: string | undefined): number | undefined {
@@ -33,8 +35,11 @@ interface Args {
   maxNewTokens?: number;
   backend: BackendKind;
   threads?: number;
+  hold: HoldDtype;
   json: boolean;
 }
+
+const DTYPES: Record<string, HoldDtype> = { fp16: "stored", fp32: "F32", q8: "Q8_0" };
 
 export function parse(argv: string[]): Args | "help" {
   let values;
@@ -50,6 +55,7 @@ export function parse(argv: string[]): Args | "help" {
         "max-new-tokens": { type: "string" },
         backend: { type: "string" },
         threads: { type: "string" },
+        dtype: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -60,6 +66,9 @@ export function parse(argv: string[]): Args | "help" {
   if (values.help) return "help";
   const backend = values.backend ?? "auto";
   if (backend !== "auto" && backend !== "js" && backend !== "wasm") throw new UsageError(`--backend must be auto, js or wasm, got "${backend}"`);
+  const dtype = values.dtype ?? "fp16";
+  const hold = Object.hasOwn(DTYPES, dtype) ? DTYPES[dtype] : undefined;
+  if (!hold) throw new UsageError(`--dtype must be fp16, fp32 or q8, got "${values.dtype}"`);
   const maxLength = positiveInt("--max-length", values["max-length"]);
   const maxNewTokens = positiveInt("--max-new-tokens", values["max-new-tokens"]);
   if (maxLength !== undefined && maxNewTokens !== undefined) throw new UsageError("give --max-length or --max-new-tokens, not both");
@@ -70,6 +79,7 @@ export function parse(argv: string[]): Args | "help" {
     maxNewTokens,
     backend,
     threads: positiveInt("--threads", values.threads),
+    hold,
     json: values.json ?? false,
   };
 }
@@ -90,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
   const a = args;
   let loaded;
   try {
-    loaded = await loadPhi(a.model, { backend: a.backend, threads: a.threads, positions: a.maxLength });
+    loaded = await loadPhi(a.model, { backend: a.backend, threads: a.threads, positions: a.maxLength, hold: a.hold });
   } catch (e) {
     console.error(`phi2: ${(e as Error).message}`);
     return 1;
@@ -115,6 +125,7 @@ export async function main(argv: string[]): Promise<number> {
         new_tokens: r.newIds.length,
         total_s: r.totalSeconds,
         backend: model.backend.name,
+        dtype: a.hold,
       };
       console.log(JSON.stringify(out));
     } else {

@@ -3,8 +3,8 @@
 //   newer transformers (≥ 4.56 / 5): "rope_parameters": {"rope_theta", ...}, "dtype"
 // Everything the model code needs, with the names used in the math.
 
-import * as fs from "node:fs";
 import * as path from "node:path";
+import { readFolderText } from "./folder";
 
 export interface PhiConfig {
   vocabSize: number; // 51200 for phi-2 (embedding rows; the tokenizer has 50295 tokens)
@@ -78,13 +78,13 @@ export function parsePhiConfig(json: unknown, source = "config.json"): PhiConfig
   };
 }
 
-/** Read `dir/config.json`. */
+/** Read `dir/config.json` (a regular file inside `dir`: see folder.ts). */
 export function readPhiConfig(dir: string): PhiConfig {
   const file = path.join(dir, "config.json");
-  if (!fs.existsSync(file)) throw new Error(`${file}: not found`);
+  const text = readFolderText(dir, "config.json");
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(file, "utf8"));
+    json = JSON.parse(text);
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }

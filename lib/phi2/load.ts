@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readPhiConfig, type PhiConfig } from "./config";
-import type { MatmulBackend } from "./matmul";
+import type { HoldDtype, MatmulBackend } from "./matmul";
 import { JsMatmul } from "./matmul-js";
 import { PhiModel } from "./model";
 import { SafetensorsModel, numel } from "./safetensors";
@@ -105,9 +105,10 @@ export function checkMemory(estimate: MemoryEstimate, free: number, what: string
   }
 }
 
-/** How the backend stores matrices: JsMatmul in fp32 (4 bytes a value), the kernels as stored. */
-export function matrixBytesPerValue(backend: MatmulBackend): number | "stored" {
-  return backend instanceof JsMatmul ? 4 : "stored";
+/** How the backend stores matrices: JsMatmul in fp32 (4 bytes a value, or int8 + scales), the kernels as held. */
+export function matrixBytesPerValue(backend: MatmulBackend, hold: HoldDtype = "stored"): number | "stored" {
+  if (hold === "Q8_0") return 1 + 4 / 32;
+  return backend instanceof JsMatmul || hold === "F32" ? 4 : "stored";
 }
 
 export interface LoadOptions {
@@ -118,6 +119,8 @@ export interface LoadOptions {
   positions?: number;
   /** Free memory in bytes (default: measured). Tests inject a small value to see the refusal. */
   freeMemoryBytes?: number;
+  /** How the matrices are held: as stored (default), F32, or Q8_0 (int8, quantized at load). */
+  hold?: HoldDtype;
 }
 
 export interface LoadedPhi {
@@ -139,10 +142,10 @@ export async function loadPhi(dir: string, opts: LoadOptions = {}): Promise<Load
   try {
     const b = opts.backend ?? "auto";
     backend = typeof b === "string" ? await createBackend(b, { threads: opts.threads }) : b;
-    const estimate = estimateMemory(st, config, matrixBytesPerValue(backend), opts.positions ?? config.maxPositions);
+    const estimate = estimateMemory(st, config, matrixBytesPerValue(backend, opts.hold), opts.positions ?? config.maxPositions);
     checkMemory(estimate, opts.freeMemoryBytes ?? availableMemoryBytes(), `${dir} with the ${backend.name} backend`);
     const tokenizer = await loadTokenizer(dir);
-    const model = await PhiModel.load(st, config, backend);
+    const model = await PhiModel.load(st, config, backend, opts.hold);
     return { model, tokenizer, config, estimate, loadSeconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     await backend?.close();

@@ -177,13 +177,23 @@ export async function main(argv: string[]): Promise<number> {
     // 3. the measurement: prefill the 10-token prompt, then decode
     log(`prefill ${ARTICLE_PROMPT_IDS.length} tokens, decode ${newTokens}…`);
     let atFirstToken: number | undefined; // matmul seconds when the prefill is done
+    // CPU seconds of all threads (main + workers): on a shared machine wall time also counts
+    // the time other programs hold the cores, CPU time only the work this run did
+    let cpuAtFirstToken: NodeJS.CpuUsage | undefined;
     const r = await generate(model, ARTICLE_PROMPT_IDS, {
       maxNewTokens: newTokens + 1,
       eosTokenId: null,
-      onToken: () => void (atFirstToken ??= backend.seconds),
+      onToken: () => {
+        if (atFirstToken === undefined) {
+          atFirstToken = backend.seconds;
+          cpuAtFirstToken = process.cpuUsage();
+        }
+      },
     });
     const matmulShare = (backend.seconds - (atFirstToken ?? 0)) / r.decodeSeconds;
     const tps = r.decodeTokensPerSecond;
+    const cpu = process.cpuUsage(cpuAtFirstToken);
+    const cpuSPerToken = (cpu.user + cpu.system) / 1e6 / (r.newIds.length - 1);
     const bound = (bw.gbPerS * 1e9) / bytesPerToken;
     const { hidden: h, intermediate: im, vocabSize } = config;
     const kv = config.numKvHeads * config.headDim;
@@ -215,6 +225,7 @@ export async function main(argv: string[]): Promise<number> {
       prefill_s: r.prefillSeconds,
       decode_tokens_per_s: tps,
       decode_s_per_token: 1 / tps,
+      decode_cpu_s_per_token: cpuSPerToken,
       weight_bytes_per_token: bytesPerToken,
       effective_gb_s: (tps * bytesPerToken) / 1e9,
       gmac_per_s: (tps * macs) / 1e9,
@@ -238,6 +249,7 @@ export async function main(argv: string[]): Promise<number> {
       if (error) log(`  q8 vs fp16 (prompt)      max |Δlogit| ${error.max_abs_dlogit.toPrecision(3)}, same top-1 at ${error.top1_agree} of ${error.positions} positions`);
       log(`  prefill (10 tokens)      ${f(r.prefillSeconds)} s`);
       log(`  decode                   ${f(tps)} tokens/s (${f(1000 / tps, 0)} ms/token, ${f(result.effective_gb_s, 1)} GB/s of weights, ${f(result.gmac_per_s, 1)} GMAC/s)`);
+      log(`  CPU time per token       ${f(cpuSPerToken, 3)} s summed over all threads (wall ${f(1 / tps, 3)} s × ${threads} threads if both were busy all the time)`);
       log(`  read bandwidth           ${f(bw.gbPerS, 1)} GB/s best, ${f(bw.medianGbPerS, 1)} GB/s median (${result.bandwidth_note})`);
       log(`  bandwidth bound          ${f(bound)} tokens/s → we reach ${f(100 * result.fraction_of_bound, 0)}% of it`);
       log(`  per matmul call          ${f(overheadUs, 0)} µs wake-up overhead (${2 * layers + 1} calls per token); ${f(100 * matmulShare, 0)}% of decode time is inside matmul calls`);

@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initBackend } from "../lib/backend";
-import { chronologicalSplit, courseSplitOptions, inThousands, loadCourseSeries, trainTest } from "../lib/data";
-import { mlp, mlpName } from "../lib/nets";
-import { XY, fit, scaleOf } from "../lib/train";
+import { MAX_LAG, courseData, trainTest } from "../lib/data";
+import { MlpSpec, mlpName } from "../lib/nets";
+import { XY, scaleOf, trainSpec } from "../lib/train";
 
 interface Case {
   depth: number;
@@ -62,36 +62,33 @@ export async function main(argv: string[]): Promise<number> {
   };
   log(`backend: ${info.description}`);
 
-  const series = inThousands(loadCourseSeries());
-  const { train } = trainTest(series, 56, chronologicalSplit(series, 56, courseSplitOptions()));
+  const { series, split } = courseData(); // the notebooks' series and split
+  const { train } = trainTest(series, MAX_LAG, split);
   log(`data: ${train.y.length} training rows × 56 days (${train.dates[0]} … ${train.dates[train.dates.length - 1]})`);
 
   const ours: Measured[] = [];
   for (const c of CASES) {
-    const spec = { inputs: 56, width: 100, depth: c.depth, activation: "relu" as const, seed: 1 };
+    const spec: MlpSpec = { inputs: MAX_LAG, width: 100, depth: c.depth, activation: "relu", seed: 1 };
     // Mini-batch epochs take ~n/batch steps: run fewer of them.
     const e = c.batch ? Math.max(3, Math.round(epochs / 10)) : epochs;
-    const model = mlp(spec);
-    await fit(model, train, { epochs: 3, batchSize: c.batch, logEvery: 3, progress: false }); // warm-up: kernels, packing
+    await trainSpec(spec, train, { numEpochs: 3, batchSize: c.batch, recordEvery: 3, progress: false }); // warm-up: kernels, packing
     // Best of `repeats` runs: the machine may be shared, and noise only ever slows a run down.
+    // (trainNet's clock starts after the model is built and the data is on the device.)
     let seconds = Infinity;
     for (let k = 0; k < repeats; k++)
-      seconds = Math.min(seconds, (await fit(model, train, { epochs: e, batchSize: c.batch, logEvery: e, progress: false, seed: k })).seconds);
-    model.dispose();
+      seconds = Math.min(seconds, (await trainSpec(spec, train, { numEpochs: e, batchSize: c.batch, recordEvery: e, progress: false, seed: k })).seconds);
     const m: Measured = { model: mlpName(spec), batch: c.batch || "full", epochs: e, seconds, epochs_per_s: e / seconds };
     ours.push(m);
     log(`tfjs ${info.name.padEnd(5)} ${m.model.padEnd(26)} batch ${String(m.batch).padEnd(4)} ${m.epochs_per_s.toFixed(1).padStart(7)} epochs/s  (${e} epochs, ${m.seconds.toFixed(2)} s)`);
   }
 
   // What one device read-back per step costs: the headline model, loss read every epoch.
-  const syncModel = mlp({ inputs: 56, width: 100, depth: 1, activation: "relu", seed: 1 });
-  await fit(syncModel, train, { epochs: 3, logEvery: 1, progress: false });
-  let synced = await fit(syncModel, train, { epochs, logEvery: 1, progress: false });
+  const syncSpec: MlpSpec = { inputs: MAX_LAG, width: 100, depth: 1, activation: "relu", seed: 1 };
+  let synced = await trainSpec(syncSpec, train, { numEpochs: epochs, recordEvery: 1, progress: false });
   for (let k = 1; k < repeats; k++) {
-    const again = await fit(syncModel, train, { epochs, logEvery: 1, progress: false });
+    const again = await trainSpec(syncSpec, train, { numEpochs: epochs, recordEvery: 1, progress: false });
     if (again.seconds < synced.seconds) synced = again;
   }
-  syncModel.dispose();
   log(`tfjs ${info.name.padEnd(5)} ${ours[0].model.padEnd(26)} batch full ${synced.epochsPerSecond.toFixed(1).padStart(7)} epochs/s  with the loss read back every step`);
 
   const torch = runTorch(train, epochs, repeats, Number(flag(argv, "--torch-threads") ?? 2), log);

@@ -10,9 +10,10 @@
 // A failing cell stops its notebook; the run goes on with the next notebook and
 // exits 1 at the end, after printing the notebook, the cell and the real error.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { COURSE_CWD, userDir } from "../lib/data/csv";
+import { ArgsError, defineCli, formatArgsError, helpText, parseCli } from "./args";
 import { ROOT, findJupyterPython, projectJupyterDir, writeKernelSpec } from "./jupyter";
 
 export interface NotebookResult {
@@ -23,11 +24,37 @@ export interface NotebookResult {
   cell?: number | null;
 }
 
-const HELP = `usage: npm run course [-- [PREFIX …] [--notebooks DIR] [--out DIR] [--cell-timeout S]]
-  PREFIX          run only notebooks whose name starts with it (e.g. 01 03)
-  --notebooks DIR notebooks to run (default notebooks/)
-  --out DIR       where the site goes (default site/)
-  --cell-timeout  seconds one cell may take (default 600)`;
+export const CLI = defineCli({
+  program: "course",
+  usage: "usage: npm run course [-- [PREFIX …] [--notebooks DIR] [--out DIR] [--cell-timeout S]]",
+  summary: "Relative paths are read from the directory you ran the command in.",
+  positionals: { name: "PREFIX", help: "run only notebooks whose name starts with it (e.g. 01 03)" },
+  flags: {
+    notebooks: { type: "string", metavar: "DIR", help: "notebooks to run (default notebooks/)" },
+    out: { type: "string", metavar: "DIR", help: "where the site goes (default site/)" },
+    "cell-timeout": { type: "integer", min: 1, max: 86_400, default: 600, metavar: "S", help: "seconds one cell may take" },
+  },
+});
+
+/** The flags, checked: a notebooks directory that exists, paths resolved against the user's directory. */
+export function parseCourseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): "help" | { nbDir: string; out: string; cellTimeout: number; prefixes: string[] } {
+  const parsed = parseCli(CLI, argv);
+  if (parsed === "help") return "help";
+  const v = parsed.values;
+  const here = userDir(env);
+  const nbDir = v.notebooks === undefined ? join(ROOT, "notebooks") : resolve(here, v.notebooks);
+  let isDir = false;
+  try {
+    isDir = statSync(nbDir).isDirectory();
+  } catch {
+    const from = v.notebooks !== undefined && v.notebooks !== nbDir ? ` ("${v.notebooks}" from ${here})` : "";
+    throw new ArgsError(`--notebooks: no directory ${nbDir}${from}`, "--notebooks");
+  }
+  if (!isDir) throw new ArgsError(`--notebooks: ${nbDir} is a file, not a directory of notebooks`, "--notebooks");
+  const out = v.out === undefined ? join(ROOT, "site") : resolve(here, v.out);
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new ArgsError(`--out: ${out} is a file, not a directory`, "--out");
+  return { nbDir, out, cellTimeout: v["cell-timeout"], prefixes: parsed.positionals };
+}
 
 /** Copy the pieces of MathJax 2 and require.js the exported pages load. */
 function copyAssets(out: string): void {
@@ -82,23 +109,25 @@ ${items}
 }
 
 export function main(argv: string[]): number {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      notebooks: { type: "string", default: join(ROOT, "notebooks") },
-      out: { type: "string", default: join(ROOT, "site") },
-      "cell-timeout": { type: "string", default: "600" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
+  let args: ReturnType<typeof parseCourseArgs>;
+  try {
+    args = parseCourseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof ArgsError)) throw e;
+    process.stderr.write(formatArgsError(CLI, e, "npm run course -- --help"));
+    return 2;
+  }
+  if (args === "help") {
+    process.stdout.write(helpText(CLI));
     return 0;
   }
-  const nbDir = resolve(values.notebooks as string);
-  const out = resolve(values.out as string);
+  const { nbDir, out } = args;
+  const positionals = args.prefixes;
   const all = readdirSync(nbDir).filter((f) => f.endsWith(".ipynb")).map((f) => f.slice(0, -6)).sort();
+  if (all.length === 0) {
+    console.error(`course: no .ipynb notebooks in ${nbDir}`);
+    return 2;
+  }
   const chosen = positionals.length ? all.filter((n) => positionals.some((p) => n.startsWith(p))) : all;
   if (chosen.length === 0) {
     console.error(`no notebook in ${nbDir} matches ${positionals.join(" ")}; there are: ${all.join(", ")}`);
@@ -110,7 +139,9 @@ export function main(argv: string[]): number {
     return 2;
   }
   writeKernelSpec(projectJupyterDir());
-  const env = { ...process.env, JUPYTER_PATH: [projectJupyterDir(), process.env.JUPYTER_PATH].filter(Boolean).join(":") };
+  // COURSE_CWD: the kernel runs in the notebooks' directory, so COURSE_CSV=my.csv is
+  // resolved against the directory the user ran `npm run course` in (lib/data/csv: userDir).
+  const env = { ...process.env, [COURSE_CWD]: userDir(process.env), JUPYTER_PATH: [projectJupyterDir(), process.env.JUPYTER_PATH].filter(Boolean).join(":") };
   mkdirSync(out, { recursive: true });
   copyAssets(out);
 
@@ -130,7 +161,7 @@ export function main(argv: string[]): number {
     process.stdout.write(`▶ ${name} … `);
     const r = spawnSync(
       python,
-      [join(ROOT, "scripts", "nbexec.py"), join(nbDir, `${name}.ipynb`), "--out-ipynb", join(out, `${name}.ipynb`), "--out-html", join(out, `${name}.html`), "--cell-timeout", String(values["cell-timeout"])],
+      [join(ROOT, "scripts", "nbexec.py"), join(nbDir, `${name}.ipynb`), "--out-ipynb", join(out, `${name}.ipynb`), "--out-html", join(out, `${name}.html`), "--cell-timeout", String(args.cellTimeout)],
       { env, encoding: "utf8", maxBuffer: 1 << 26 },
     );
     const last = (r.stdout ?? "").trim().split("\n").pop() ?? "";

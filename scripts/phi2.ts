@@ -3,18 +3,19 @@
 // `--json`: print only one JSON object {input_ids, output_ids, text, load_s, prefill_s, decode_tokens_per_s}.
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { ARTICLE_PROMPT, defaultPhi2Dir, generateText, loadPhi, ThreadsError, type BackendKind, type PhiConfig } from "../lib/phi2";
+import { ARTICLE_PROMPT, defaultPhi2Dir, generateText, loadPhi, ThreadsError, type BackendKind, type HoldDtype, type PhiConfig } from "../lib/phi2";
 import { ROOT } from "./root";
 
 
 const HELP = `usage: npm run phi2 -- [--model DIR] [--prompt TEXT] [--max-length N | --max-new-tokens N]
-                      [--backend auto|js|wasm] [--threads N] [--json]
+                      [--backend auto|js|wasm] [--threads N] [--dtype fp16|fp32|q8] [--json]
   --model DIR         a phi model directory (default $PHI2_DIR or data/models/phi-2)
   --prompt TEXT       default: the article's "${ARTICLE_PROMPT}"
   --max-length N      total tokens counting the prompt, as transformers' max_length (default 200)
   --max-new-tokens N  new tokens instead
   --backend KIND      auto (default: wasm kernels if built, else js), js, wasm
   --threads N         worker threads for the wasm backend (default: all cores)
+  --dtype D           how the weights are held: fp16 (default: as published), fp32, or q8 (int8, quantized at load)
   --json              print one JSON object instead of streaming`;
 
 function positiveInt(name: string, v: string | undefined): number | undefined {
@@ -34,8 +35,11 @@ interface Args {
   maxLengthIsDefault: boolean;
   backend: BackendKind;
   threads?: number;
+  hold: HoldDtype;
   json: boolean;
 }
+
+const DTYPES: Record<string, HoldDtype> = { fp16: "stored", fp32: "F32", q8: "Q8_0" };
 
 export function parse(argv: string[]): Args | "help" {
   let values;
@@ -51,6 +55,7 @@ export function parse(argv: string[]): Args | "help" {
         "max-new-tokens": { type: "string" },
         backend: { type: "string" },
         threads: { type: "string" },
+        dtype: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -61,6 +66,9 @@ export function parse(argv: string[]): Args | "help" {
   if (values.help) return "help";
   const backend = values.backend ?? "auto";
   if (backend !== "auto" && backend !== "js" && backend !== "wasm") throw new UsageError(`--backend must be auto, js or wasm, got "${backend}"`);
+  const dtype = values.dtype ?? "fp16";
+  const hold = Object.hasOwn(DTYPES, dtype) ? DTYPES[dtype] : undefined;
+  if (!hold) throw new UsageError(`--dtype must be fp16, fp32 or q8, got "${values.dtype}"`);
   const maxLength = positiveInt("--max-length", values["max-length"]);
   const maxNewTokens = positiveInt("--max-new-tokens", values["max-new-tokens"]);
   if (maxLength !== undefined && maxNewTokens !== undefined) throw new UsageError("give --max-length or --max-new-tokens, not both");
@@ -72,6 +80,7 @@ export function parse(argv: string[]): Args | "help" {
     maxLengthIsDefault: maxLength === undefined && maxNewTokens === undefined,
     backend,
     threads: positiveInt("--threads", values.threads),
+    hold,
     json: values.json ?? false,
   };
 }
@@ -124,6 +133,7 @@ export async function main(argv: string[]): Promise<number> {
     loaded = await loadPhi(a.model, {
       backend: a.backend,
       threads: a.threads,
+      hold: a.hold,
       beforeWeights: (config, tokenizer) => checkLengths(a, config, tokenizer.encode(a.prompt).length, path.join(a.model, "config.json")),
       onFallback: (why) => console.error(`phi2: ${why}`),
     });
@@ -159,6 +169,7 @@ export async function main(argv: string[]): Promise<number> {
         new_tokens: r.newIds.length,
         total_s: r.totalSeconds,
         backend: model.backend.name,
+        dtype: a.hold,
       };
       console.log(JSON.stringify(out));
     } else {

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { checkTensorsAgainstConfig, layersInTensors, listNames } from "./check";
 import { ConfigError, readPhiConfig, type PhiConfig } from "./config";
-import type { MatmulBackend } from "./matmul";
+import type { HoldDtype, MatmulBackend } from "./matmul";
 import { JsMatmul } from "./matmul-js";
 import { PhiModel } from "./model";
 import { SafetensorsModel, numel } from "./safetensors";
@@ -126,9 +126,10 @@ export function checkMemory(estimate: MemoryEstimate, free: number, what: string
   }
 }
 
-/** How the backend stores matrices: JsMatmul in fp32 (4 bytes a value), the kernels as stored. */
-export function matrixBytesPerValue(backend: MatmulBackend): number | "stored" {
-  return backend instanceof JsMatmul ? 4 : "stored";
+/** How the backend stores matrices: JsMatmul in fp32 (4 bytes a value, or int8 + scales), the kernels as held. */
+export function matrixBytesPerValue(backend: MatmulBackend, hold: HoldDtype = "stored"): number | "stored" {
+  if (hold === "Q8_0") return 1 + 4 / 32;
+  return backend instanceof JsMatmul || hold === "F32" ? 4 : "stored";
 }
 
 export interface LoadOptions {
@@ -146,6 +147,8 @@ export interface LoadOptions {
   beforeWeights?(config: PhiConfig, tokenizer: PhiTokenizer): number | void;
   /** Told when "auto" falls back to the js backend, and why. */
   onFallback?(why: string): void;
+  /** How the matrices are held: as stored (default), F32, or Q8_0 (int8, quantized at load). */
+  hold?: HoldDtype;
 }
 
 export interface LoadedPhi {
@@ -193,9 +196,9 @@ export async function loadPhi(dir: string, opts: LoadOptions = {}): Promise<Load
     }
     const b = opts.backend ?? "auto";
     backend = typeof b === "string" ? await createBackend(b, { threads: opts.threads, onFallback: opts.onFallback }) : b;
-    const estimate = estimateMemory(st, config, matrixBytesPerValue(backend), positions);
+    const estimate = estimateMemory(st, config, matrixBytesPerValue(backend, opts.hold), positions);
     checkMemory(estimate, opts.freeMemoryBytes ?? availableMemoryBytes(), `${dir} with the ${backend.name} backend`);
-    const model = await PhiModel.load(st, config, backend);
+    const model = await PhiModel.load(st, config, backend, opts.hold);
     return { model, tokenizer, config, estimate, loadSeconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     await backend?.close();

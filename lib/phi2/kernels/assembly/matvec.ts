@@ -605,3 +605,6 @@ export function f32ToBF16(src: usize, dst: usize, n: i32): void {
     store<u16>(dst + (<usize>i << 1), <u16>((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16));
   }
 }
+
+// ---- int8 weights (Q8_0-style blocks): see q8.ts ------------------------------
+export { quantizeQ8, quantizeX, q8Matmul, q8MatvecF32 } from "./q8";

@@ -3,14 +3,15 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { KERNEL_NAME } from "../scripts/jupyter";
 import { CHROMIUM, CourseRun, ROOT, figureCount, inspectPages, pageProblems, runCourse, tempDir } from "./helpers/notebooks";
 
 const NOTEBOOKS = readdirSync(join(ROOT, "notebooks")).filter((f) => f.endsWith(".ipynb")).sort();
 
 describe("committed notebooks", () => {
-  it.each(NOTEBOOKS)("%s carries no outputs and runs on the tslab kernel", (file) => {
+  it.each(NOTEBOOKS)("%s carries no outputs and runs on the course's tslab kernel", (file) => {
     const nb = JSON.parse(readFileSync(join(ROOT, "notebooks", file), "utf8"));
-    expect(nb.metadata.kernelspec.name).toBe("tslab");
+    expect(nb.metadata.kernelspec.name).toBe(KERNEL_NAME); // the rest of the metadata: setup.test.ts
     for (const cell of nb.cells) {
       if (cell.cell_type !== "code") continue;
       expect(cell.outputs).toEqual([]);

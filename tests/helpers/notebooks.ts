@@ -14,7 +14,7 @@ export function writeNotebook(path: string, cells: string[]): void {
         ? { cell_type: "markdown", metadata: {}, source: s }
         : { cell_type: "code", execution_count: null, metadata: {}, outputs: [], source: s },
     ),
-    metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
+    metadata: { kernelspec: { name: "tslab-course", display_name: "TypeScript (tslab, course)", language: "typescript" } },
     nbformat: 4,
     nbformat_minor: 5,
   };

@@ -130,9 +130,16 @@ export async function trainNet(model: tf.LayersModel, train: XY, opts: TrainOpti
   const lossOf = (x: tf.Tensor, y: tf.Tensor) => (): tf.Scalar => tf.mean(tf.abs(tf.sub(forward(x), y)));
   // One step on (x, y); the loss comes back only when asked. With HostAdam on a Dense
   // stack, the gradients come from maeBackprop (COURSE_BACKPROP=autodiff: from tf.variableGrads).
+  // COURSE_BACKPROP=tensor: maeBackprop through tfjs ops instead of rawMaeBackprop.
   const layers = process.env.COURSE_BACKPROP === "autodiff" ? null : denseLayers(model);
+  const useRawKernels = process.env.COURSE_BACKPROP !== "tensor";
   const step = (x: tf.Tensor2D, y: tf.Tensor2D, wantLoss: boolean): tf.Scalar | null => {
     if (!(optimizer instanceof HostAdam) || !layers) return optimizer.minimize(lossOf(x, y), wantLoss, varList);
+    const raw = useRawKernels ? rawMaeBackprop(layers, x, y, wantLoss) : null;
+    if (raw) {
+      optimizer.applyHostGradients(raw.grads, 1 / x.shape[0]);
+      return raw.loss === null ? null : tf.scalar(raw.loss);
+    }
     const { grads, loss } = maeBackprop(layers, x, y, wantLoss);
     optimizer.applyGradients(grads);
     grads.forEach((g) => g.dispose());
@@ -376,18 +383,24 @@ export class HostAdam {
 
   /** One step with these gradients, one per variable in the constructor's order (not disposed here). */
   applyGradients(grads: tf.Tensor[]): void {
+    this.applyHostGradients(grads.map((g) => g.dataSync() as Float32Array));
+  }
+
+  /** One step with gradients already on the host, each multiplied by `scale` first. */
+  applyHostGradients(grads: ArrayLike<number>[], scale = 1): void {
     const { beta1: b1, beta2: b2, epsilon: eps } = this;
     const lr = this.learningRate;
     const c1 = 1 - this.acc1; // bias corrections, as tfjs: accBeta starts at beta
     const c2 = 1 - this.acc2;
     this.vars.forEach((variable, i) => {
-      const g = grads[i].dataSync() as Float32Array;
+      const g = grads[i];
       const th = this.theta[i];
       const m = this.m[i];
       const v = this.v[i];
       for (let j = 0; j < th.length; j++) {
-        m[j] = b1 * m[j] + (1 - b1) * g[j];
-        v[j] = b2 * v[j] + (1 - b2) * g[j] * g[j];
+        const gj = g[j] * scale;
+        m[j] = b1 * m[j] + (1 - b1) * gj;
+        v[j] = b2 * v[j] + (1 - b2) * gj * gj;
         th[j] -= (lr * (m[j] / c1)) / (Math.sqrt(v[j] / c2) + eps);
       }
       const next = tf.tensor(th, variable.shape, "float32"); // copies th
@@ -399,6 +412,56 @@ export class HostAdam {
   }
 
   dispose(): void {}
+}
+
+/**
+ * maeBackprop's arithmetic with the backend's kernels called directly — no tensors,
+ * no tape, no scopes: each step is ~20 small kernels, and for these model sizes the
+ * engine's bookkeeping around each one cost more than the kernel itself. The
+ * gradients come back to the host WITHOUT the 1/n (multiply by 1/n: HostAdam's
+ * `scale`), with the loss computed on the host from E when asked. ReLU and linear
+ * layers only; null (use maeBackprop) for sigmoid layers or a missing kernel.
+ * A test checks it against tf.variableGrads.
+ */
+export function rawMaeBackprop(steps: DenseStep[], x: tf.Tensor2D, y: tf.Tensor2D, wantLoss: boolean): { grads: Float32Array[]; loss: number | null } | null {
+  if (steps.some((s) => s.act === "sigmoid")) return null;
+  const name = tf.getBackend();
+  const backend = tf.backend();
+  const read = (t: Info): Float32Array => Float32Array.from(backend.readSync(t.dataId) as Float32Array);
+  type Info = tf.TensorInfo;
+  const kernels = ["_FusedMatMul", "BatchMatMul", "Sub", "Sign", "Multiply", "Step", "Sum"].map((k) => tf.getKernel(k, name));
+  if (kernels.some((k) => !k)) return null;
+  const [fused, matMul, sub, sign, mul, step, sum] = kernels.map((k) => (inputs: tf.NamedTensorInfoMap, attrs: object = {}): Info =>
+    k!.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as Info);
+  const temps: Info[] = [];
+  const keep = (t: Info): Info => (temps.push(t), t);
+  // The kernels work on rank-3 [batch, rows, cols] (the ops reshape before calling them):
+  // the same storage, seen with a leading 1.
+  const as3d = (t: Info): Info => ({ dataId: t.dataId, dtype: t.dtype, shape: [1, ...t.shape] });
+  try {
+    const acts: Info[] = [as3d(x)]; // A_0 = x, A_l = act(A_{l−1}·W_l + b_l)   [1, n, units_l]
+    for (const { W, b, act } of steps)
+      acts.push(keep(fused({ a: acts[acts.length - 1], b: as3d(W), bias: b }, { transposeA: false, transposeB: false, activation: act === "relu" ? "relu" : "linear", leakyreluAlpha: 0 })));
+    const e = keep(sub({ a: acts[acts.length - 1], b: as3d(y) })); // E = yHat − y   [1, n, 1]
+    let loss: number | null = null;
+    if (wantLoss) {
+      const ev = read(e);
+      let total = 0;
+      for (let i = 0; i < ev.length; i++) total += Math.abs(ev[i]);
+      loss = total / ev.length;
+    }
+    let g = keep(sign({ x: e })); // n·∂L/∂A_L
+    const grads: Float32Array[] = new Array(2 * steps.length);
+    for (let l = steps.length - 1; l >= 0; l--) {
+      if (l < steps.length - 1 && steps[l].act === "relu") g = keep(mul({ a: g, b: keep(step({ x: acts[l + 1] }, { alpha: 0 })) }));
+      grads[2 * l] = read(keep(matMul({ a: acts[l], b: g }, { transposeA: true, transposeB: false }))); // [inputs, units]
+      grads[2 * l + 1] = read(keep(sum({ x: g }, { axis: [1], keepDims: false }))); // [units]
+      if (l > 0) g = keep(matMul({ a: g, b: as3d(steps[l].W) }, { transposeA: false, transposeB: true })); // [1, n, inputs_l]
+    }
+    return { grads, loss };
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
 }
 
 /**

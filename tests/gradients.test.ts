@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { MatrixNet, matrixForward, mlp, mulberry32, toMatrixNet } from "../lib/nets";
-import { denseForward, denseLayers, maeBackprop } from "../lib/train";
+import { denseForward, denseLayers, maeBackprop, rawMaeBackprop } from "../lib/train";
 
 beforeAll(async () => {
   await initBackend();
@@ -89,6 +89,18 @@ describe("maeBackprop (the training loop's hand-written backward pass) matches a
         a.forEach((g, j) => expect(g).toBeCloseTo(b[j], 5));
       });
       expect(maeBackprop(denseLayers(model)!, X, y, false).loss).toBeNull();
+      // the raw-kernel version: ReLU (and linear) layers only; gradients × n, loss on the host
+      const before = tf.memory().numBytes;
+      const raw = rawMaeBackprop(denseLayers(model)!, X, y, true);
+      if (activation === "sigmoid") expect(raw).toBeNull();
+      else {
+        expect(tf.memory().numBytes).toBe(before); // every temporary freed
+        expect(raw!.loss!).toBeCloseTo(ref.value.arraySync() as number, 6);
+        vars.forEach((v, i) => {
+          const b = ref.grads[v.name].dataSync();
+          raw!.grads[i].forEach((g, j) => expect(g / 40).toBeCloseTo(b[j], 5));
+        });
+      }
       model.dispose();
     });
 });

@@ -301,8 +301,14 @@ export async function trainSeeds(spec: MlpSpec, seeds: number[], train: XY, opts
   };
 }
 
-/** "1.234 ± 0.056" */
-export const fmtMeanSd = (m: MeanSd, digits = 3): string => `${m.mean.toFixed(digits)} ± ${m.sd.toFixed(digits)}`;
+/**
+ * "0.354 ± 0.0041": at least `minDigits` decimals, and enough to show the sd with two
+ * significant digits (so a small spread never prints as ± 0.000, whatever the units).
+ */
+export function fmtMeanSd(m: MeanSd, minDigits = 3): string {
+  const digits = m.sd > 0 ? Math.min(12, Math.max(minDigits, 1 - Math.floor(Math.log10(m.sd)))) : minDigits;
+  return `${m.mean.toFixed(digits)} ± ${m.sd.toFixed(digits)}`;
+}
 
 /**
  * Is a clearly below b? Only when the two means differ by more than the larger of

@@ -109,11 +109,16 @@ export async function trainNet(model: tf.LayersModel, train: XY, opts: TrainOpti
   const label = opts.label ?? model.name;
   const lr0 = opts.lr ?? 0.01;
   const lrEnd = opts.lrEnd ?? lr0;
-  const optimizer = tf.train.adam(lr0);
+  // COURSE_DENSE_FORWARD=0: the layers API's model.apply (only to measure what denseForward gives).
+  const forward = (process.env.COURSE_DENSE_FORWARD === "0" ? null : denseForward(model)) ?? ((x: tf.Tensor) => model.apply(x) as tf.Tensor);
+  const varList = model.trainableWeights.map((w) => w.read() as tf.Variable); // only this model's weights
+  // Adam on the host (HostAdam below) by default: tf.train.adam's ~15 small kernels per
+  // weight tensor per step cost more than the arithmetic. COURSE_ADAM=tfjs: the original.
+  const optimizer: Optimizer = process.env.COURSE_ADAM === "tfjs" ? (tf.train.adam(lr0) as unknown as Optimizer) : new HostAdam(varList, lr0);
   // Adam reads its learningRate field at every step, so the schedule can set it per epoch.
   const setLr = (epoch: number): void => {
     const t = opts.numEpochs > 1 ? (epoch - 1) / (opts.numEpochs - 1) : 1;
-    (optimizer as unknown as { learningRate: number }).learningRate = lrEnd + ((lr0 - lrEnd) * (1 + Math.cos(Math.PI * t))) / 2;
+    optimizer.learningRate = lrEnd + ((lr0 - lrEnd) * (1 + Math.cos(Math.PI * t))) / 2;
   };
   const rand = mulberry32(opts.seed ?? 0);
   const toX = (X: number[][]): tf.Tensor2D => tf.tidy(() => tf.tensor2d(X).sub(scale.mu).div(scale.sigma));
@@ -122,8 +127,6 @@ export async function trainNet(model: tf.LayersModel, train: XY, opts: TrainOpti
   const Y = toY(train.y); // [n, 1]
   const hoX = opts.heldOut ? toX(opts.heldOut.X) : null;
   const hoY = opts.heldOut ? toY(opts.heldOut.y) : null;
-  const forward = denseForward(model) ?? ((x: tf.Tensor) => model.apply(x) as tf.Tensor);
-  const varList = model.trainableWeights.map((w) => w.read() as tf.Variable); // only this model's weights
   const lossOf = (x: tf.Tensor, y: tf.Tensor) => (): tf.Scalar => tf.mean(tf.abs(tf.sub(forward(x), y)));
 
   const live = opts.progress === false ? null : liveDisplay();
@@ -311,6 +314,76 @@ export function seedsFigure(results: SeedsResult[], x: number[], title: string, 
   const data: Json[] = [line(x, tr.map((m) => m.mean), "train", { mode: "lines+markers", error_y: bars(tr), text })];
   if (ho.length === results.length) data.push(line(x, ho.map((m) => m.mean), name, { mode: "lines+markers", line: { dash: "dot" }, error_y: bars(ho), text }));
   return { data, layout: layout(title, xTitle, `MAE L (${unit}), mean ± sd over seeds`, extra) };
+}
+
+/** What trainNet needs of an optimiser (tf.train.adam and HostAdam both have it). */
+interface Optimizer {
+  learningRate: number;
+  minimize(f: () => tf.Scalar, returnCost: boolean, varList: tf.Variable[]): tf.Scalar | null;
+  dispose(): void;
+}
+
+/**
+ * Adam (Kingma & Ba; tf.train.adam's constants and update, step for step) with its
+ * moments and a float32 master copy of the weights kept in JavaScript arrays. Per
+ * step: the gradients come back from the backend (one copy each), the update is one
+ * loop over every weight, and each weight tensor is replaced by a new one (a fresh
+ * tensor, as tfjs's own assign does, so no kernel cache sees stale weights). A test
+ * checks it against tf.train.adam.
+ */
+export class HostAdam {
+  learningRate: number;
+  private readonly theta: Float32Array[];
+  private readonly m: Float32Array[];
+  private readonly v: Float32Array[];
+  private acc1: number;
+  private acc2: number;
+  constructor(
+    private readonly vars: tf.Variable[],
+    lr: number,
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.999,
+    private readonly epsilon = tf.backend().epsilon(),
+  ) {
+    this.learningRate = lr;
+    this.theta = vars.map((x) => Float32Array.from(x.dataSync()));
+    this.m = vars.map((x) => new Float32Array(x.size));
+    this.v = vars.map((x) => new Float32Array(x.size));
+    this.acc1 = beta1;
+    this.acc2 = beta2;
+  }
+
+  /** One step on f's gradients; returns f's value when asked (else disposes it). */
+  minimize(f: () => tf.Scalar, returnCost: boolean, varList: tf.Variable[] = this.vars): tf.Scalar | null {
+    if (varList !== this.vars) throw new Error("HostAdam: minimize over the variables it was built with");
+    const { value, grads } = tf.variableGrads(f, this.vars);
+    const { beta1: b1, beta2: b2, epsilon: eps } = this;
+    const lr = this.learningRate;
+    const c1 = 1 - this.acc1; // bias corrections, as tfjs: accBeta starts at beta
+    const c2 = 1 - this.acc2;
+    this.vars.forEach((variable, i) => {
+      const g = grads[variable.name].dataSync() as Float32Array;
+      const th = this.theta[i];
+      const m = this.m[i];
+      const v = this.v[i];
+      for (let j = 0; j < th.length; j++) {
+        m[j] = b1 * m[j] + (1 - b1) * g[j];
+        v[j] = b2 * v[j] + (1 - b2) * g[j] * g[j];
+        th[j] -= (lr * (m[j] / c1)) / (Math.sqrt(v[j] / c2) + eps);
+      }
+      const next = tf.tensor(th, variable.shape, "float32"); // copies th
+      variable.assign(next);
+      next.dispose();
+    });
+    Object.values(grads).forEach((g) => g.dispose());
+    this.acc1 *= b1;
+    this.acc2 *= b2;
+    if (returnCost) return value;
+    value.dispose();
+    return null;
+  }
+
+  dispose(): void {}
 }
 
 /**

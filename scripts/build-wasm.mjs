@@ -2,7 +2,7 @@
 // into lib/phi2/kernels/matvec.wasm, and copy it beside the tsc output
 // (dist/lib/phi2/kernels/) so the compiled worker finds it either way.
 // Runs before tsc in `npm run build`: node scripts/build-wasm.mjs && tsc -p tsconfig.json
-import { mkdirSync, copyFileSync, statSync } from "node:fs";
+import { mkdirSync, copyFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -11,10 +11,11 @@ const source = join(root, "lib/phi2/kernels/assembly/matvec.ts");
 const wasm = join(root, "lib/phi2/kernels/matvec.wasm");
 const distCopy = join(root, "dist/lib/phi2/kernels/matvec.wasm");
 
-// Skip when the .wasm is newer than its source (the build runs on every npm script).
+// Skip when the .wasm is newer than its sources (the build runs on every npm script).
+const sources = readdirSync(dirname(source)).filter((f) => f.endsWith(".ts")).map((f) => join(dirname(source), f));
 const fresh = (() => {
   try {
-    return statSync(wasm).mtimeMs >= Math.max(statSync(source).mtimeMs, statSync(fileURLToPath(import.meta.url)).mtimeMs);
+    return statSync(wasm).mtimeMs >= Math.max(...sources.map((f) => statSync(f).mtimeMs), statSync(fileURLToPath(import.meta.url)).mtimeMs);
   } catch {
     return false;
   }

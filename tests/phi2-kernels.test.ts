@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { bf16ToFloat, decodeToF32, floatToHalf, halfToFloat } from "../lib/phi2/f16";
 import type { MatmulBackend, WeightDtype, WeightSpec } from "../lib/phi2/matmul";
 import { JsMatmul, weightToF32 } from "../lib/phi2/matmul-js";
+import { f16RoundScale, q8Matmul, quantizeMatrix, quantizeQ8 } from "../lib/phi2/q8";
 import { fillRandomBF16, fillRandomF16, fillRandomF32 } from "../lib/phi2/random";
 import { createWasmMatmul, measureReadBandwidth } from "../lib/phi2/kernels";
 import { Arena, kernelModule, MAX_COLS, PAGE, SCRATCH_BYTES } from "../lib/phi2/kernels/wasm";
@@ -134,9 +135,13 @@ describe("float32 → fp16/bf16 rounding in wasm (random weights at load)", () =
     const n = 50_000;
     const src = arena.alloc(4 * n);
     const dst = arena.alloc(2 * n);
-    for (const scale of [1e-6, 0.02, 1e5]) {
-      // tiny: subnormals; huge: overflow to inf
-      fillRandomF32(arena.f32(src, n), 42, scale, 12345);
+    for (const scale of [1e-6, 0.02, 1 / Math.sqrt(2560), 1e5]) {
+      // tiny: subnormals; huge: overflow to inf. The workers generate in wasm: bit for bit random.ts's values
+      for (const [seed, start] of [[42, 12345], [7, 2 ** 31 + 5], [-3, 0]]) {
+        arena.k.randomF32(src, n, seed, start, scale);
+        expect(Array.from(arena.u32(src, n))).toEqual(Array.from(new Uint32Array(fillRandomF32(new Float32Array(n), seed, scale, start).buffer)));
+      }
+      arena.k.randomF32(src, n, 42, 12345, scale);
       arena.k.f32ToF16(src, dst, n);
       expect(Array.from(arena.u16(dst, n))).toEqual(Array.from(fillRandomF16(new Uint16Array(n), 42, scale, 12345)));
       arena.k.f32ToBF16(src, dst, n);
@@ -280,6 +285,103 @@ describe("wasm backend against scalar references", () => {
     const x = randomX(1, 5, 1);
     expectClose(await wasm.matmul(h, x, 1), reference(weightToF32(spec), 4, 5, x, 1));
   });
+});
+
+describe("Q8_0 int8 weights", () => {
+  test("quantizeQ8 follows Q8_0's rule: d = max|w|/127 rounded to fp16, q = round-half-even(w/d)", () => {
+    const w = new Float32Array(32);
+    w[0] = 1.27; w[1] = -0.5; w[2] = 0.005; w[3] = -1.27; w[4] = 0.255; // 0.255·100 = 25.5: a tie
+    const q = new Int8Array(32), d = new Float32Array(1);
+    quantizeQ8(w, q, d);
+    expect(d[0]).toBe(halfToFloat(floatToHalf(Math.fround(1.27) / 127)));
+    expect(Array.from(q.subarray(0, 5))).toEqual([127, -50, 0, -127, Math.round(Math.fround(Math.fround(0.255) * Math.fround(1 / Math.fround(Math.fround(1.27) / 127))))]);
+    expect(Math.abs(q[4])).toBeLessThanOrEqual(26);
+    // zeros quantize to zeros with scale 0; fp16 rounding of scales matches f16.ts for a sweep of values
+    quantizeQ8(new Float32Array(32), q, d);
+    expect(d[0]).toBe(0);
+    for (const v of [1e-9, 3e-7, 6.1e-5, 1e-3, 0.0123, 1, 333.3, 65000]) expect(f16RoundScale(Math.fround(v))).toBe(halfToFloat(floatToHalf(v)));
+  });
+
+  test("wasm int8 kernels equal the TypeScript reference (q8.ts) and stay near float math", async () => {
+    const wasm = await createWasmMatmul({ threads: 3 });
+    try {
+      for (const [rows, cols, dtype] of [[37, 64, "F16"], [130, 1024, "F32"], [2, 32, "BF16"], [260, 2560, "F16"]] as const) {
+        const spec: WeightSpec = { name: "q", dtype, rows, cols, source: { kind: "random", seed: rows + cols, scale: 0.05 }, hold: "Q8_0" };
+        const h = await wasm.addWeight(spec);
+        const W = weightToF32(spec);
+        const Wq = quantizeMatrix(W, rows, cols);
+        for (const T of [1, 3, 10]) {
+          const x = randomX(T, cols, T * 7 + rows, 2);
+          const y = await wasm.matmul(h, x, T);
+          const yRef = q8Matmul(Wq, x, T);
+          const exact = reference(W, rows, cols, x, T);
+          for (let i = 0; i < y.length; i++) {
+            // same integers, same block products: only the float order of the block sums differs
+            expect(Math.abs(y[i] - yRef[i])).toBeLessThan(1e-5 * exact.scale[i] + 1e-12);
+            // int8 error: well under 2 % of the sum's magnitude Σ|w·x| (for these data ~0.3 %)
+            expect(Math.abs(y[i] - exact.y[i])).toBeLessThan(0.02 * exact.scale[i]);
+          }
+        }
+        expect(wasm.weightBytes()).toBeGreaterThan(0);
+      }
+      // a file source is quantized from its fp16 bytes; columns must be a multiple of 32; inf/NaN refused
+      const rows = 9, cols = 96;
+      const spec: WeightSpec = { name: "fq", dtype: "F16", rows, cols, source: { kind: "random", seed: 3, scale: 1 } };
+      const W = weightToF32(spec);
+      const file = path.join(tmp, "q.bin");
+      fs.writeFileSync(file, Buffer.concat([Buffer.alloc(33), new Uint8Array(new Uint16Array(Array.from(W, floatToHalf)).buffer)]));
+      const hf = await wasm.addWeight({ ...spec, source: { kind: "file", file, offset: 33 }, hold: "Q8_0" });
+      const x = randomX(2, cols, 5);
+      const yf = await wasm.matmul(hf, x, 2);
+      const yr = q8Matmul(quantizeMatrix(W, rows, cols), x, 2);
+      for (let i = 0; i < yf.length; i++) expect(yf[i]).toBeCloseTo(yr[i], 5);
+      await expect(wasm.addWeight({ ...spec, cols: 95, rows: 1, source: { kind: "random", seed: 1, scale: 1 }, hold: "Q8_0" })).rejects.toThrow(/multiples of 32, got 95/);
+      const bad = new Uint16Array(64).fill(floatToHalf(0.5));
+      bad[40] = 0x7c00; // +inf
+      await expect(wasm.addWeight({ name: "inf", dtype: "F16", rows: 2, cols: 32, source: { kind: "bytes", bytes: new Uint8Array(bad.buffer) }, hold: "Q8_0" })).rejects.toThrow(/"?inf"?.*cannot quantize/);
+      // and the backend keeps working after the refusals
+      expect((await wasm.matmul(hf, x, 2)).length).toBe(2 * rows);
+    } finally {
+      await wasm.close();
+    }
+  });
+
+  test("held as F32: a fp16 source decoded at load computes like the fp16 kernels", async () => {
+    const wasm = await createWasmMatmul({ threads: 2 });
+    try {
+      const spec: WeightSpec = { name: "f", dtype: "F16", rows: 41, cols: 300, source: { kind: "random", seed: 5, scale: 0.3 } };
+      const h = await wasm.addWeight({ ...spec, hold: "F32" });
+      expect(wasm.weightBytes()).toBe(41 * 300 * 4);
+      const x = randomX(10, 300, 1);
+      expectClose(await wasm.matmul(h, x, 10), reference(weightToF32(spec), 41, 300, x, 10));
+    } finally {
+      await wasm.close();
+    }
+  });
+});
+
+test("matmulMany: several products in one wake-up (mixed dtypes, shapes and arenas) equal one call each", async () => {
+  const maxArenaBytes = Math.ceil((PAGE + 2 * SCRATCH_BYTES + 2 ** 20) / PAGE) * PAGE; // ~1 MiB of weights per arena
+  const be = await createWasmMatmul({ threads: 2, maxArenaBytes });
+  try {
+    const specs: WeightSpec[] = [
+      { name: "a", dtype: "F16", rows: 300, cols: 1000, source: { kind: "random", seed: 1, scale: 1 } },
+      { name: "b", dtype: "F32", rows: 7, cols: 64, source: { kind: "random", seed: 2, scale: 1 } },
+      { name: "c", dtype: "F16", rows: 500, cols: 64, source: { kind: "random", seed: 3, scale: 1 }, hold: "Q8_0" },
+      { name: "d", dtype: "BF16", rows: 400, cols: 1000, source: { kind: "random", seed: 4, scale: 1 } }, // a second arena
+    ];
+    const handles: number[] = [];
+    for (const spec of specs) handles.push(await be.addWeight(spec));
+    for (const T of [1, 5]) {
+      const xs = specs.map((sp, i) => randomX(T, sp.cols, 10 * T + i));
+      const many = await be.matmulMany!(handles.map((handle, i) => ({ handle, x: xs[i] })), T);
+      for (let i = 0; i < specs.length; i++) expect(many[i]).toEqual(await be.matmul(handles[i], xs[i], T));
+    }
+    const nine = Array.from({ length: 9 }, () => ({ handle: handles[1], x: randomX(1, 64, 1) }));
+    await expect(be.matmulMany!(nine, 1)).rejects.toThrow(/9 matmuls in one call, 1…8/);
+  } finally {
+    await be.close();
+  }
 });
 
 test("weights spread over several wasm memories (phi-2's 5.6 GB needs two)", async () => {

@@ -1,6 +1,6 @@
 // From a series to (X, y): the lecture's x1 is yesterday's value, x2 the day
 // before, … so a k-day model sees the k previous days.
-import { DailySeries, DataError, dayNumber, isoFromDay } from "./series";
+import { DailySeries, DataError, TEST_DAYS_LIMITS, TRAIN_YEARS_LIMITS, dayNumber, isoFromDay } from "./series";
 
 export interface Dataset {
   X: number[][]; // [n, k]: X[i][j] = value j+1 days before dates[i]
@@ -53,7 +53,13 @@ export interface SplitOptions {
 export function chronologicalSplit(s: DailySeries, maxLag: number, opts: SplitOptions = {}): Split {
   const trainYears = opts.trainYears ?? 4;
   const testDays = opts.testDays ?? 365;
-  if (!(trainYears > 0) || !(testDays > 0)) throw new DataError(`chronologicalSplit: trainYears and testDays must be positive`);
+  const Y = TRAIN_YEARS_LIMITS;
+  const T = TEST_DAYS_LIMITS;
+  if (!(trainYears >= Y.min && trainYears <= Y.max)) throw new DataError(`chronologicalSplit: trainYears must be in [${Y.min}, ${Y.max}], got ${trainYears}`);
+  if (!(Number.isInteger(testDays) && testDays >= T.min && testDays <= T.max))
+    throw new DataError(`chronologicalSplit: testDays must be a whole number in [${T.min}, ${T.max}], got ${testDays}`);
+  if (!(Number.isInteger(maxLag) && maxLag >= 0)) throw new DataError(`chronologicalSplit: maxLag must be a whole number ≥ 0, got ${maxLag}`);
+  if (s.dates.length === 0) throw new DataError(`${s.source}: the series is empty`);
   const last = dayNumber(s.dates[s.dates.length - 1]);
   const testStart = last - testDays + 1;
   const trainEnd = testStart - 1;
@@ -64,7 +70,7 @@ export function chronologicalSplit(s: DailySeries, maxLag: number, opts: SplitOp
   const needed = trainEnd - trainStart + 1 + testDays + maxLag;
   if (trainStart - maxLag < dayNumber(s.dates[0]))
     throw new DataError(
-      `${s.source}: the series has ${s.values.length} days; ${trainYears} training year(s) + ${testDays} test days + ${maxLag} days of history need ${needed} days. Use fewer training years (trainYears) or test days (testDays).`,
+      `${s.source}: the series has ${s.values.length} days; ${trainYears} training year(s) + ${testDays} test days + ${maxLag} days of history need ${needed} days. Use fewer training years (COURSE_TRAIN_YEARS, option trainYears) or test days (COURSE_TEST_DAYS, option testDays).`,
     );
   return {
     train: { start: isoFromDay(trainStart), end: isoFromDay(trainEnd) },

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import { decodeToF32, DTYPE_BYTES } from "./f16";
 import type { MatmulBackend, WeightSpec } from "./matmul";
+import { q8Matmul, quantizeMatrix, type Q8Matrix } from "./q8";
 import { fillRandomBF16, fillRandomF16, fillRandomF32 } from "./random";
 
 const CHUNK = 1 << 26; // read files 64 MB at a time (a single readSync is capped at 2 GB)
@@ -50,10 +51,12 @@ export function weightToF32(spec: WeightSpec): Float32Array {
 
 export class JsMatmul implements MatmulBackend {
   readonly name = "js f32 × 1 thread";
-  private weights: { W: Float32Array; rows: number; cols: number }[] = [];
+  private weights: ({ W: Float32Array; rows: number; cols: number } | Q8Matrix)[] = [];
 
+  /** "stored" and "F32" both become float32 here (the stored values, exactly); "Q8_0" is quantized. */
   async addWeight(spec: WeightSpec): Promise<number> {
-    this.weights.push({ W: weightToF32(spec), rows: spec.rows, cols: spec.cols });
+    const W = weightToF32(spec);
+    this.weights.push(spec.hold === "Q8_0" ? quantizeMatrix(W, spec.rows, spec.cols) : { W, rows: spec.rows, cols: spec.cols });
     return this.weights.length - 1;
   }
 
@@ -61,8 +64,9 @@ export class JsMatmul implements MatmulBackend {
   async matmul(handle: number, x: Float32Array, T: number): Promise<Float32Array> {
     const w = this.weights[handle];
     if (!w) throw new Error(`JsMatmul: no weight with handle ${handle}`);
+    if (x.length !== T * w.cols) throw new Error(`JsMatmul: x has ${x.length} values, expected T=${T} × ${w.cols}`);
+    if ("q" in w) return q8Matmul(w, x, T);
     const { W, rows, cols } = w;
-    if (x.length !== T * cols) throw new Error(`JsMatmul: x has ${x.length} values, expected T=${T} × ${cols}`);
     const y = new Float32Array(T * rows);
     for (let o = 0; o < rows; o++) {
       const wo = o * cols;
@@ -85,7 +89,7 @@ export class JsMatmul implements MatmulBackend {
   }
 
   weightBytes(): number {
-    return this.weights.reduce((s, w) => s + w.W.byteLength, 0);
+    return this.weights.reduce((s, w) => s + ("q" in w ? w.q.byteLength + w.d.byteLength : w.W.byteLength), 0);
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,19 @@
 
 export type WeightDtype = "F16" | "BF16" | "F32";
 
+/**
+ * How a backend holds a matrix in memory (and so how many bytes each token reads):
+ *   "stored"  as the source has it (phi-2: fp16, 2 bytes a weight)
+ *   "F32"     decoded to float32 at load (4 bytes)
+ *   "Q8_0"    quantized at load, GGUF Q8_0 style: blocks of 32 int8 with one scale
+ *             rounded to fp16 (1.125 bytes; the activations are quantized the same
+ *             way per call, and each block's dot product is exact integer math).
+ */
+export type HoldDtype = "stored" | "F32" | "Q8_0";
+
+/** Weights per Q8_0 block (a matrix's columns must be a multiple of it). */
+export const Q8_BLOCK = 32;
+
 /** Where a weight matrix's bytes come from. Row-major [rows = out, cols = in]. */
 export type WeightSource =
   /** Bytes already in memory (little-endian, `dtype`). */
@@ -26,6 +39,16 @@ export interface WeightSpec {
   rows: number; // out features
   cols: number; // in features
   source: WeightSource;
+  /** How to hold it (default "stored"). */
+  hold?: HoldDtype;
+}
+
+/** y_i = x_i · W_iᵀ for each call: backend.matmulMany if it has one, else one call after another. */
+export async function matmulMany(backend: MatmulBackend, calls: readonly { handle: number; x: Float32Array }[], T: number): Promise<Float32Array[]> {
+  if (backend.matmulMany) return backend.matmulMany(calls, T);
+  const out: Float32Array[] = [];
+  for (const c of calls) out.push(await backend.matmul(c.handle, c.x, T));
+  return out;
 }
 
 export interface MatmulBackend {
@@ -38,6 +61,11 @@ export interface MatmulBackend {
    * x: [T, in] row-major float32; returns [T, out] float32 (bias is the caller's job).
    */
   matmul(handle: number, x: Float32Array, T: number): Promise<Float32Array>;
+  /**
+   * Several products with the same T in one go (one wake-up of the workers, whose
+   * work items span all of them, so no core idles between them). Optional.
+   */
+  matmulMany?(calls: readonly { handle: number; x: Float32Array }[], T: number): Promise<Float32Array[]>;
   /** Bytes of weight storage held (for memory reports). */
   weightBytes(): number;
   /** Release threads and memory. */

@@ -13,8 +13,8 @@
 
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";
-import type { MatmulBackend, WeightSpec } from "../matmul";
-import { Ctrl, ERROR_SLOT, Op, type FillMessage, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
+import { Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
+import { Ctrl, ERROR_SLOT, MAX_CALLS, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, wasmPath } from "./wasm";
 
 export { measureReadBandwidth, type Bandwidth } from "./bandwidth";
@@ -28,6 +28,7 @@ class WasmMatmul implements MatmulBackend {
   readonly name: string;
   private readonly ctrl: Int32Array;
   private readonly errorText: Uint8Array;
+  private readonly calls: Int32Array;
   private x = new Float32Array(new SharedArrayBuffer(4));
   private out = new Float32Array(new SharedArrayBuffer(4));
   private arenas: Arena[] = [];
@@ -42,8 +43,10 @@ class WasmMatmul implements MatmulBackend {
     private readonly workers: Worker[],
     ctrl: SharedArrayBuffer,
     errorText: SharedArrayBuffer,
+    calls: SharedArrayBuffer,
     private readonly maxArenaBytes: number,
   ) {
+    this.calls = new Int32Array(calls);
     this.ctrl = new Int32Array(ctrl);
     this.errorText = new Uint8Array(errorText);
     this.name = `wasm-simd × ${workers.length} thread${workers.length > 1 ? "s" : ""}`;
@@ -130,18 +133,23 @@ class WasmMatmul implements MatmulBackend {
       if (source.kind === "bytes" && source.bytes.byteLength !== rows * cols * size) {
         throw new Error(`${spec.name}: ${source.bytes.byteLength} bytes, expected ${rows}×${cols}×${size}`);
       }
-      const rowBytes = cols * size;
-      const bytes = rows * rowBytes;
-      const f16 = dtype === "F16";
-      let ai = await this.arenaFor(bytes + (f16 ? 4 * (rows + 1) + 16 : 0));
+      const hold = spec.hold ?? "stored";
+      const held: HeldDtype = hold === "stored" ? dtype : hold;
+      if (held === "Q8_0" && cols % Q8_BLOCK) throw new Error(`${spec.name}: Q8_0 needs columns in multiples of ${Q8_BLOCK}, got ${cols}`);
+      const rowBytes = cols * size; // in the source
+      const bytes = rows * cols * (held === "Q8_0" ? 1 : BYTES[held]);
+      const scaleBytes = held === "Q8_0" ? (4 * rows * cols) / Q8_BLOCK : 0;
+      const f16 = held === "F16";
+      let ai = await this.arenaFor(bytes + scaleBytes + 16 + (f16 ? 4 * (rows + 1) + 16 : 0));
       let arena = this.arenas[ai];
       let ptr = arena.alloc(bytes);
+      const scales = scaleBytes ? arena.alloc(scaleBytes) : 0;
       let rowStart = f16 ? arena.alloc(4 * (rows + 1)) : 0;
 
       // 1. the workers fill their rows in parallel (and count fp16 subnormals per row)
       const filled = await this.broadcast((i, id) => {
         const [r0, r1] = this.slice(i, rows);
-        const base = { type: "fill" as const, id, name: spec.name, arena: ai, ptr, dtype, cols, r0, r1, counts: rowStart };
+        const base = { type: "fill" as const, id, name: spec.name, arena: ai, ptr, dtype, held, scales, cols, r0, r1, counts: rowStart };
         let src: FillMessage["source"];
         let transfer: ArrayBuffer[] | undefined;
         if (source.kind === "bytes") {
@@ -157,7 +165,7 @@ class WasmMatmul implements MatmulBackend {
         }
         return { msg: { ...base, source: src }, transfer };
       });
-      const meta: WeightMeta = { arena: ai, ptr, dtype, rows, cols, finite: filled.every((r) => r.type === "done" && r.finite) };
+      const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite: filled.every((r) => r.type === "done" && r.finite) };
 
       // 2. fp16 subnormals: per-row counts → row starts, room for the sparse lists, then the workers move them there
       const total = filled.reduce((s, r) => s + (r.type === "done" ? r.count : 0), 0);
@@ -189,7 +197,7 @@ class WasmMatmul implements MatmulBackend {
         const [r0, r1] = this.slice(i, rows);
         return { msg: { type: "register", id, handle, meta, extract: meta.sparse ? { r0, r1 } : undefined } };
       });
-      this.weights.push({ ...meta, bytes });
+      this.weights.push({ ...meta, bytes: bytes + scaleBytes });
       return handle;
     });
   }
@@ -205,14 +213,29 @@ class WasmMatmul implements MatmulBackend {
     await this.broadcast((_, id) => ({ msg: { type: "buffers", id, x, out } }));
   }
 
-  matmul(handle: number, x: Float32Array, T: number): Promise<Float32Array> {
+  async matmul(handle: number, x: Float32Array, T: number): Promise<Float32Array> {
+    return (await this.matmulMany([{ handle, x }], T))[0];
+  }
+
+  matmulMany(calls: readonly { handle: number; x: Float32Array }[], T: number): Promise<Float32Array[]> {
     return this.serial(async () => {
-      const w = this.weights[handle];
-      if (!w) throw new Error(`${this.name}: no weight with handle ${handle}`);
-      if (x.length !== T * w.cols) throw new Error(`${this.name}: x has ${x.length} values, expected T=${T} × ${w.cols}`);
-      await this.ensureBuffers(T * w.cols, T * w.rows);
-      this.x.set(x);
-      Atomics.store(this.ctrl, Ctrl.HANDLE, handle);
+      if (calls.length < 1 || calls.length > MAX_CALLS) throw new Error(`${this.name}: ${calls.length} matmuls in one call, 1…${MAX_CALLS} allowed`);
+      let xLen = 0, outLen = 0;
+      const ws = calls.map(({ handle, x }) => {
+        const w = this.weights[handle];
+        if (!w) throw new Error(`${this.name}: no weight with handle ${handle}`);
+        if (x.length !== T * w.cols) throw new Error(`${this.name}: x has ${x.length} values, expected T=${T} × ${w.cols}`);
+        const at = { x: xLen, out: outLen };
+        xLen += T * w.cols;
+        outLen += T * w.rows;
+        return { w, at };
+      });
+      await this.ensureBuffers(xLen, outLen);
+      calls.forEach(({ handle, x }, i) => {
+        this.x.set(x, ws[i].at.x);
+        this.calls.set([handle, ws[i].at.x, ws[i].at.out], 3 * i);
+      });
+      Atomics.store(this.ctrl, Ctrl.CALLS, calls.length);
       Atomics.store(this.ctrl, Ctrl.T, T);
       Atomics.store(this.ctrl, Ctrl.NEXT, 0);
       Atomics.store(this.ctrl, Ctrl.DONE, 0);
@@ -225,7 +248,7 @@ class WasmMatmul implements MatmulBackend {
         const end = text.indexOf(0);
         throw new Error(`kernel worker ${i}: ${new TextDecoder().decode(end < 0 ? text : text.subarray(0, end))}`);
       }
-      return this.out.slice(0, T * w.rows);
+      return ws.map(({ w, at }) => this.out.slice(at.out, at.out + T * w.rows));
     });
   }
 
@@ -272,9 +295,10 @@ export async function createWasmMatmul(opts: WasmMatmulOptions = {}): Promise<Ma
   const script = compiledScript("worker");
   const ctrl = new SharedArrayBuffer(4 * Ctrl.LENGTH);
   const errorText = new SharedArrayBuffer(ERROR_SLOT * threads);
+  const calls = new SharedArrayBuffer(4 * 3 * MAX_CALLS);
   const workers = Array.from({ length: threads }, (_, index) => {
-    const workerData: WorkerInit = { index, threads, wasm, ctrl, errorText, seq0: 0 };
+    const workerData: WorkerInit = { index, threads, wasm, ctrl, errorText, seq0: 0, calls };
     return new Worker(script, { workerData });
   });
-  return new WasmMatmul(workers, ctrl, errorText, opts.maxArenaBytes ?? MAX_ARENA_BYTES);
+  return new WasmMatmul(workers, ctrl, errorText, calls, opts.maxArenaBytes ?? MAX_ARENA_BYTES);
 }

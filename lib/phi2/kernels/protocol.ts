@@ -14,7 +14,7 @@ import type { WasmMemory } from "./wasm";
 export const enum Ctrl {
   SEQ = 0, // bumped once per command
   OP = 1, // Op below
-  HANDLE = 2, // weight handle of a MATMUL
+  CALLS = 2, // matmuls in this MATMUL command (their handles and offsets are in `calls`)
   T = 3, // tokens of a MATMUL
   DONE = 4, // workers finished with the current MATMUL
   ERRORS = 5, // bit i set: worker i failed (its message is in errorText slot i)
@@ -28,6 +28,9 @@ export const enum Op {
   EXIT = 3,
 }
 
+/** Most matmuls one MATMUL command runs (phi's layer needs 4: q, k, v, fc1 on the same input). */
+export const MAX_CALLS = 8;
+
 /** Bytes of error text per worker in the shared error area. */
 export const ERROR_SLOT = 1024;
 
@@ -38,15 +41,19 @@ export interface WorkerInit {
   ctrl: SharedArrayBuffer; // Int32Array(Ctrl.LENGTH)
   errorText: SharedArrayBuffer; // ERROR_SLOT bytes per worker
   seq0: number; // SEQ when the worker was created
+  calls: SharedArrayBuffer; // Int32Array(3 · MAX_CALLS): per matmul [handle, x offset, out offset] (in floats)
 }
 
 export type Dtype = "F16" | "BF16" | "F32";
+/** How a weight is held in the arena: its source dtype, or converted at load (F32 or Q8_0). */
+export type HeldDtype = Dtype | "Q8_0";
 
 /** Where a weight lives and what the load found in it (all workers know every weight). */
 export interface WeightMeta {
   arena: number;
-  ptr: number; // [rows, cols] in the stored dtype
-  dtype: Dtype;
+  ptr: number; // [rows, cols] in the held dtype (Q8_0: int8)
+  dtype: HeldDtype;
+  scales: number; // Q8_0: float32 [rows, cols/32] block scales (else 0)
   rows: number;
   cols: number;
   finite: boolean; // F16 without inf/NaN: the fast kernel applies
@@ -68,11 +75,13 @@ export interface FillMessage {
   name: string;
   arena: number;
   ptr: number;
-  dtype: Dtype;
+  dtype: Dtype; // the source's
+  held: HeldDtype; // dtype, or what to convert it to
+  scales: number; // Q8_0: where the block scales go
   cols: number;
   r0: number;
   r1: number;
-  counts: number; // F16: u32 per row, written at counts + 4·r
+  counts: number; // F16 held as F16: u32 per row, written at counts + 4·r
   source:
     | { kind: "bytes"; bytes: Uint8Array } // just rows [r0, r1)
     | { kind: "file"; file: string; offset: number } // offset of row r0

@@ -5,11 +5,11 @@
 
 import * as fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { fillRandomF32 } from "../random";
 import { Arena, kernelModule, MAX_COLS, XCAP, YCAP } from "./wasm";
+import { Q8_BLOCK } from "../matmul";
 import { Ctrl, ERROR_SLOT, Op, type FillMessage, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 
-const BYTES = { F16: 2, BF16: 2, F32: 4 } as const;
+const BYTES = { F16: 2, BF16: 2, F32: 4, Q8_0: 1 } as const; // Q8_0: the int8 part
 const TWO_POW_112 = 2 ** 112;
 const READ_CHUNK = 1 << 30; // one readSync reads at most 2 GB
 // Row blocks per thread and call: enough to even out a core that another program
@@ -19,6 +19,7 @@ const BLOCKS_PER_THREAD = 16;
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const ctrl = new Int32Array(init.ctrl);
+const calls = new Int32Array(init.calls);
 const errorText = new Uint8Array(init.errorText, init.index * ERROR_SLOT, ERROR_SLOT);
 const kernels = kernelModule(init.wasm);
 const arenas: Arena[] = [];
@@ -40,9 +41,61 @@ function readInto(dst: Uint8Array, file: string, offset: number, name: string): 
   }
 }
 
+/**
+ * Rows [r0, r1) of a weight converted at load (held F32 or Q8_0, or a dtype other
+ * than the source's), a chunk of rows at a time through this worker's scratch:
+ * source → float32 in XIN (the values the source dtype holds) → the held form.
+ */
+function fillConverted(m: FillMessage): void {
+  const arena = arenas[m.arena];
+  const k = arena.k;
+  const { XIN, XP } = arena.scratch(init.index);
+  const size = BYTES[m.dtype];
+  const rowBytes = m.cols * size;
+  const chunk = Math.max(1, Math.floor(XCAP / m.cols)); // rows per chunk
+  const s = m.source;
+  for (let r = m.r0; r < m.r1; r += chunk) {
+    const rows = Math.min(chunk, m.r1 - r);
+    const n = rows * m.cols;
+    const raw = arena.u8(XP, n * size);
+    if (s.kind === "random") {
+      k.randomF32(XIN, n, s.seed, r * m.cols, s.scale);
+      // the values a weight stored in the source dtype holds
+      if (m.dtype === "F16") k.f32ToF16(XIN, XP, n);
+      else if (m.dtype === "BF16") k.f32ToBF16(XIN, XP, n);
+    } else if (s.kind === "bytes") {
+      raw.set(s.bytes.subarray((r - m.r0) * rowBytes, (r - m.r0 + rows) * rowBytes));
+    } else {
+      readInto(raw, s.file, s.offset + (r - m.r0) * rowBytes, m.name);
+    }
+    if (s.kind !== "random" || m.dtype !== "F32") {
+      if (m.dtype === "F16") k.f16ToF32(XP, XIN, n);
+      else if (m.dtype === "BF16") {
+        const src = arena.u16(XP, n), dst = arena.u32(XIN, n);
+        for (let i = 0; i < n; i++) dst[i] = src[i] << 16;
+      } else arena.u8(XIN, 4 * n).set(raw);
+    }
+    if (m.held === "F32") {
+      arena.f32(m.ptr + 4 * r * m.cols, n).set(arena.f32(XIN, n));
+    } else {
+      const nb = n / Q8_BLOCK;
+      const d = m.scales + (4 * r * m.cols) / Q8_BLOCK;
+      k.quantizeQ8(XIN, n, m.ptr + r * m.cols, d, 0);
+      const scales = arena.f32(d, nb);
+      for (let i = 0; i < nb; i++) {
+        if (!Number.isFinite(scales[i])) throw new Error(`${m.name}: inf or NaN in row ${r + Math.floor((i * Q8_BLOCK) / m.cols)}: cannot quantize to Q8_0`);
+      }
+    }
+  }
+}
+
 /** Rows [r0, r1) of a weight into its place; F16: per-row subnormal counts, and whether all are finite. */
 function fill(m: FillMessage): { finite: boolean; count: number } {
   if (m.cols > MAX_COLS) throw new Error(`${m.name}: ${m.cols} columns, the kernels support at most ${MAX_COLS}`);
+  if (m.held !== m.dtype) {
+    fillConverted(m);
+    return { finite: true, count: 0 };
+  }
   const arena = arenas[m.arena];
   const rows = m.r1 - m.r0;
   const n = rows * m.cols;
@@ -55,14 +108,14 @@ function fill(m: FillMessage): { finite: boolean; count: number } {
   } else if (s.kind === "file") {
     readInto(arena.u8(dst, bytes), s.file, s.offset, m.name);
   } else if (m.dtype === "F32") {
-    fillRandomF32(arena.f32(dst, n), s.seed, s.scale, m.r0 * m.cols);
+    arena.k.randomF32(dst, n, s.seed, m.r0 * m.cols, s.scale);
   } else {
     // random.ts's float32 values, rounded to the dtype in wasm, a chunk at a time
     const round = m.dtype === "F16" ? arena.k.f32ToF16 : arena.k.f32ToBF16;
     const { XIN } = arena.scratch(init.index);
     for (let i = 0; i < n; i += XCAP) {
       const count = Math.min(XCAP, n - i);
-      fillRandomF32(arena.f32(XIN, count), s.seed, s.scale, m.r0 * m.cols + i);
+      arena.k.randomF32(XIN, count, s.seed, m.r0 * m.cols + i, s.scale);
       round(XIN, dst + 2 * i, count);
     }
   }
@@ -73,57 +126,86 @@ function fill(m: FillMessage): { finite: boolean; count: number } {
   };
 }
 
-/** Work items [row block, token block] of y = x · Wᵀ, taken from the shared counter until none are left. */
-function matmul(handle: number, T: number): void {
-  const w = weights.get(handle);
-  if (!w) throw new Error(`no weight with handle ${handle}`);
-  const { rows, cols } = w;
-  const arena = arenas[w.arena];
-  const k = arena.k;
-  const { XIN, XP, Y, TMP } = arena.scratch(init.index);
-  const rowBytes = cols * BYTES[w.dtype];
-  const tc = Math.max(1, Math.min(T, Math.floor(XCAP / cols), YCAP / 16)); // tokens per block
-  // rows per block: BLOCKS_PER_THREAD blocks per thread, a multiple of 4 (the kernels do 4 rows at a time)
-  const rb = Math.max(4, Math.min(Math.floor(YCAP / tc) & ~3, Math.ceil(rows / (BLOCKS_PER_THREAD * init.threads) / 4) * 4, 1 << 20));
-  const nRow = Math.ceil(rows / rb);
-  const items = nRow * Math.ceil(T / tc);
-  let prepared = -1; // the token block whose x' is in this worker's scratch
+/** One product of a MATMUL command, cut into work items [token block, row block]. */
+interface Part {
+  w: WeightMeta;
+  xOff: number; // where its x starts in xShared (floats)
+  outOff: number; // where its y starts in outShared
+  tc: number; // tokens per block
+  rb: number; // rows per block
+  nRow: number; // row blocks
+  first: number; // its first item number in the command
+}
+
+function plan(T: number, n: number): { parts: Part[]; items: number } {
+  const parts: Part[] = [];
+  let items = 0;
+  for (let i = 0; i < n; i++) {
+    const handle = calls[3 * i];
+    const w = weights.get(handle);
+    if (!w) throw new Error(`no weight with handle ${handle}`);
+    const tc = Math.max(1, Math.min(T, Math.floor(XCAP / w.cols), YCAP / 16)); // tokens per block
+    // rows per block: BLOCKS_PER_THREAD blocks per thread, a multiple of 4 (the kernels do 4 rows at a time)
+    const rb = Math.max(4, Math.min(Math.floor(YCAP / tc) & ~3, Math.ceil(w.rows / (BLOCKS_PER_THREAD * init.threads) / 4) * 4, 1 << 20));
+    const nRow = Math.ceil(w.rows / rb);
+    parts.push({ w, xOff: calls[3 * i + 1], outOff: calls[3 * i + 2], tc, rb, nRow, first: items });
+    items += nRow * Math.ceil(T / tc);
+  }
+  return { parts, items };
+}
+
+/** Work items of y_i = x_i · W_iᵀ for each product of the command, taken from the shared counter until none are left. */
+function matmul(n: number, T: number): void {
+  const { parts, items } = plan(T, n);
+  let prepared = -1; // the (part, token block) whose x' is in this worker's scratch, as first item number
   let fast = false;
   for (;;) {
     const item = Atomics.add(ctrl, Ctrl.NEXT, 1);
     if (item >= items) return;
-    const tb = Math.floor(item / nRow);
-    const i0 = (item % nRow) * rb;
+    let p = parts.length - 1;
+    while (parts[p].first > item) p--;
+    const { w, xOff, outOff, tc, rb, nRow, first } = parts[p];
+    const { rows, cols } = w;
+    const arena = arenas[w.arena];
+    const k = arena.k;
+    const { XIN, XP, Y, TMP } = arena.scratch(init.index);
+    const tb = Math.floor((item - first) / nRow);
+    const i0 = ((item - first) % nRow) * rb;
     const t0 = tb * tc;
-    const n = Math.min(tc, T - t0);
-    if (tb !== prepared) {
-      arena.f32(XIN, n * cols).set(xShared.subarray(t0 * cols, (t0 + n) * cols));
+    const nt = Math.min(tc, T - t0);
+    const key = first + tb * nRow;
+    if (key !== prepared) {
+      arena.f32(XIN, nt * cols).set(xShared.subarray(xOff + t0 * cols, xOff + (t0 + nt) * cols));
       fast = false;
-      if (w.dtype !== "F32") {
-        fast = n === 1 && w.dtype === "F16" && w.finite;
-        const maxAbs = k.prepX(XIN, XP, n, cols, 1, fast ? TWO_POW_112 : 1);
+      if (w.dtype === "Q8_0") {
+        k.quantizeX(XIN, nt, cols, XP, XP + 2 * nt * cols); // int16 x, then its block scales
+      } else if (w.dtype !== "F32") {
+        fast = nt === 1 && w.dtype === "F16" && w.finite;
+        const maxAbs = k.prepX(XIN, XP, nt, cols, 1, fast ? TWO_POW_112 : 1);
         if (fast && !(maxAbs < 65536)) {
           fast = false; // x · 2^112 would overflow float32: take the exact path
-          k.prepX(XIN, XP, n, cols, 1, 1);
+          k.prepX(XIN, XP, nt, cols, 1, 1);
         }
       }
-      prepared = tb;
+      prepared = key;
     }
     const m = Math.min(rb, rows - i0);
-    const wp = w.ptr + i0 * rowBytes;
-    if (n === 1) {
+    const wp = w.ptr + i0 * cols * BYTES[w.dtype];
+    if (w.dtype === "Q8_0") {
+      k.q8Matmul(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * nt * cols, Y, m, cols, nt, m);
+    } else if (nt === 1) {
       if (w.dtype === "F32") k.f32Matvec(wp, XIN, Y, m, cols);
       else if (w.dtype === "BF16") k.bf16Matvec(wp, XP, Y, m, cols);
       else if (fast) k.f16MatvecFast(wp, XP, Y, m, cols);
       else k.f16MatvecExact(wp, XP, Y, m, cols);
     } else if (w.dtype === "F32") {
-      k.f32Matmul(wp, XIN, Y, m, cols, n, m);
+      k.f32Matmul(wp, XIN, Y, m, cols, nt, m);
     } else {
-      k.halfMatmul(wp, XP, Y, m, cols, n, m, TMP, w.dtype === "BF16" ? 1 : 0);
+      k.halfMatmul(wp, XP, Y, m, cols, nt, m, TMP, w.dtype === "BF16" ? 1 : 0);
     }
-    if (w.sparse) k.sparseAdd(Y, i0, m, w.sparse.rowStart, w.sparse.colIdx, w.sparse.vals, XIN, cols, n, m);
-    const y = arena.f32(Y, n * m);
-    for (let t = 0; t < n; t++) outShared.set(y.subarray(t * m, (t + 1) * m), (t0 + t) * rows + i0);
+    if (w.sparse) k.sparseAdd(Y, i0, m, w.sparse.rowStart, w.sparse.colIdx, w.sparse.vals, XIN, cols, nt, m);
+    const y = arena.f32(Y, nt * m);
+    for (let t = 0; t < nt; t++) outShared.set(y.subarray(t * m, (t + 1) * m), outOff + (t0 + t) * rows + i0);
   }
 }
 
@@ -145,7 +227,7 @@ function serve(): void {
     if (op === Op.YIELD) return;
     if (op === Op.EXIT) process.exit(0);
     try {
-      matmul(Atomics.load(ctrl, Ctrl.HANDLE), Atomics.load(ctrl, Ctrl.T));
+      matmul(Atomics.load(ctrl, Ctrl.CALLS), Atomics.load(ctrl, Ctrl.T));
     } catch (e) {
       reportError(e);
       Atomics.store(ctrl, Ctrl.NEXT, 1 << 30); // the others stop taking items

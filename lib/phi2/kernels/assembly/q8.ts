@@ -1,0 +1,181 @@
+// Int8 weights, GGUF's Q8_0 layout idea: each row cut in blocks of 32 weights,
+// one scale per block (rounded to fp16 as Q8_0 stores it, kept here as float32),
+// w ≈ d · q with q an int8 in [-127, 127]. 1.125 bytes per weight instead of fp16's 2.
+//
+// Storage of a [rows, cols] matrix (cols a multiple of 32):
+//   q  [rows, cols] int8            row-major, as the fp16 weights were
+//   d  [rows, cols/32] float32      the block scales
+//
+// The activations x are quantized the same way once per call (quantizeX, as
+// llama.cpp's Q8_0 × Q8_0 dot does), widened to int16 so that each block's dot
+// product is exact integer arithmetic: i32x4.dot_i16x8_s multiplies 8 pairs and
+// adds neighbours — 8 multiply-adds per instruction — and a block of 32 becomes
+// one float multiply by dw · dx.
+
+// @ts-ignore: decorator
+@inline function roundEven(v: v128): v128 {
+  return f32x4.nearest(v);
+}
+
+/**
+ * Quantize n float32 at src (n a multiple of 32) into int8 at q and one scale per
+ * 32 at d. Q8_0's rule: d = max|w| / 127 rounded to fp16, q = round(w · 127 / max|w|),
+ * rounding half to even (f32x4.nearest). `asI16`: write q as int16 (x's form), else int8.
+ */
+export function quantizeQ8(src: usize, n: i32, q: usize, d: usize, asI16: i32): void {
+  for (let b = 0; b < n; b += 32) {
+    const p = src + (<usize>b << 2);
+    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+    const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
+    let m = f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3)));
+    m = f32x4.max(m, f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))));
+    const amax = Mathf.max(Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    const dd: f32 = amax / 127;
+    const id: f32 = dd != 0 ? <f32>1 / dd : 0;
+    store<f32>(d + (<usize>(b >> 5) << 2), f16Round(dd));
+    const s = f32x4.splat(id);
+    const i0 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v0, s)));
+    const i1 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v1, s)));
+    const i2 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v2, s)));
+    const i3 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v3, s)));
+    const i4 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v4, s)));
+    const i5 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v5, s)));
+    const i6 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v6, s)));
+    const i7 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v7, s)));
+    const h0 = i16x8.narrow_i32x4_s(i0, i1), h1 = i16x8.narrow_i32x4_s(i2, i3);
+    const h2 = i16x8.narrow_i32x4_s(i4, i5), h3 = i16x8.narrow_i32x4_s(i6, i7);
+    if (asI16) {
+      const o = q + (<usize>b << 1);
+      v128.store(o, h0);
+      v128.store(o, h1, 16);
+      v128.store(o, h2, 32);
+      v128.store(o, h3, 48);
+    } else {
+      v128.store(q + <usize>b, i8x16.narrow_i16x8_s(h0, h1));
+      v128.store(q + <usize>b, i8x16.narrow_i16x8_s(h2, h3), 16);
+    }
+  }
+}
+
+/** float32 → nearest fp16 value (ties to even), back as float32: Q8_0 stores its scales as fp16. */
+// @ts-ignore: decorator
+@inline function f16Round(v: f32): f32 {
+  // scales are ≥ 0 and far from fp16's overflow for any sane weight; tiny ones flush like fp16 subnormals do
+  const bits = reinterpret<u32>(v);
+  const exp = <i32>((bits >>> 23) & 0xff) - 127;
+  if (exp < -24) return 0;
+  // keep 10 mantissa bits for normals, fewer for fp16 subnormals (exp < -14)
+  const drop: u32 = exp < -14 ? <u32>(13 + (-14 - exp)) : 13;
+  const half: u32 = 1 << (drop - 1);
+  const mask: u32 = (1 << drop) - 1;
+  let m = bits & ~mask;
+  const rest = bits & mask;
+  if (rest > half || (rest == half && ((bits >>> drop) & 1) != 0)) m += 1 << drop;
+  return reinterpret<f32>(m);
+}
+
+/** x [T, cols] float32 → xq [T, cols] int16 and xd [T, cols/32] float32 (cols a multiple of 32). */
+export function quantizeX(x: usize, T: i32, cols: i32, xq: usize, xd: usize): void {
+  for (let t = 0; t < T; t++) {
+    quantizeQ8(x + (<usize>t * <usize>cols << 2), cols, xq + (<usize>t * <usize>cols << 1), xd + (<usize>t * <usize>(cols >> 5) << 2), 1);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function blockDot(w: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const a = v128.load(w);
+  const b = v128.load(w, 16);
+  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), x0);
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), x1));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(b), x2));
+  return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(b), x3));
+}
+
+// @ts-ignore: decorator
+@inline function hsum(a: v128): f32 {
+  return f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3);
+}
+
+/**
+ * y[t·yStride + r] = Σ_blocks dw·dx · (q_w · q_x) for rows [0, rows) and tokens [0, T):
+ * 4 rows per pass share each load of x; the 4 rows (4 · cols bytes) stay in L1 across tokens.
+ */
+export function q8Matmul(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32): void {
+  const nb = cols >> 5;
+  const rowD = <usize>nb << 2;
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const q0 = wq + <usize>r * <usize>cols;
+    const q1 = q0 + <usize>cols, q2 = q1 + <usize>cols, q3 = q2 + <usize>cols;
+    const d0 = wd + <usize>r * rowD;
+    const d1 = d0 + rowD, d2 = d1 + rowD, d3 = d2 + rowD;
+    for (let t = 0; t < T; t++) {
+      const xt = xq + (<usize>t * <usize>cols << 1);
+      const dt = xd + <usize>t * rowD;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) {
+        const xo = xt + (<usize>b << 6);
+        const x0 = v128.load(xo), x1 = v128.load(xo, 16), x2 = v128.load(xo, 32), x3 = v128.load(xo, 48);
+        const ds = load<f32>(dt + (<usize>b << 2));
+        const wo = <usize>b << 5;
+        const bo = <usize>b << 2;
+        a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(blockDot(q0 + wo, x0, x1, x2, x3)), f32x4.splat(ds * load<f32>(d0 + bo))));
+        a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_s(blockDot(q1 + wo, x0, x1, x2, x3)), f32x4.splat(ds * load<f32>(d1 + bo))));
+        a2 = f32x4.add(a2, f32x4.mul(f32x4.convert_i32x4_s(blockDot(q2 + wo, x0, x1, x2, x3)), f32x4.splat(ds * load<f32>(d2 + bo))));
+        a3 = f32x4.add(a3, f32x4.mul(f32x4.convert_i32x4_s(blockDot(q3 + wo, x0, x1, x2, x3)), f32x4.splat(ds * load<f32>(d3 + bo))));
+      }
+      const yt = y + ((<usize>t * <usize>yStride + <usize>r) << 2);
+      store<f32>(yt, hsum(a0));
+      store<f32>(yt, hsum(a1), 4);
+      store<f32>(yt, hsum(a2), 8);
+      store<f32>(yt, hsum(a3), 12);
+    }
+  }
+  for (; r < rows; r++) {
+    const q0 = wq + <usize>r * <usize>cols;
+    const d0 = wd + <usize>r * rowD;
+    for (let t = 0; t < T; t++) {
+      const xt = xq + (<usize>t * <usize>cols << 1);
+      const dt = xd + <usize>t * rowD;
+      let a0 = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) {
+        const xo = xt + (<usize>b << 6);
+        const s = blockDot(q0 + (<usize>b << 5), v128.load(xo), v128.load(xo, 16), v128.load(xo, 32), v128.load(xo, 48));
+        a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(load<f32>(dt + (<usize>b << 2)) * load<f32>(d0 + (<usize>b << 2)))));
+      }
+      store<f32>(y + ((<usize>t * <usize>yStride + <usize>r) << 2), hsum(a0));
+    }
+  }
+}
+
+/**
+ * Dequantize-in-kernel variant (for measuring against the int8 × int8 one): int8
+ * weights widened to float32 and multiplied by float32 x (no quantization of x).
+ * x natural order; T = 1.
+ */
+export function q8MatvecF32(wq: usize, wd: usize, x: usize, y: usize, rows: i32, cols: i32): void {
+  const nb = cols >> 5;
+  const rowD = <usize>nb << 2;
+  for (let r = 0; r < rows; r++) {
+    const q0 = wq + <usize>r * <usize>cols;
+    const d0 = wd + <usize>r * rowD;
+    let acc = f32x4.splat(0);
+    for (let b = 0; b < nb; b++) {
+      const a = v128.load(q0 + (<usize>b << 5));
+      const c = v128.load(q0 + (<usize>b << 5), 16);
+      const xo = x + (<usize>b << 7);
+      const lo = i16x8.extend_low_i8x16_s(a), hi = i16x8.extend_high_i8x16_s(a);
+      const lo2 = i16x8.extend_low_i8x16_s(c), hi2 = i16x8.extend_high_i8x16_s(c);
+      let s = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), v128.load(xo));
+      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), v128.load(xo, 16)));
+      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), v128.load(xo, 32)));
+      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), v128.load(xo, 48)));
+      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo2)), v128.load(xo, 64)));
+      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo2)), v128.load(xo, 80)));
+      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi2)), v128.load(xo, 96)));
+      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi2)), v128.load(xo, 112)));
+      acc = f32x4.add(acc, f32x4.mul(s, f32x4.splat(load<f32>(d0 + (<usize>b << 2)))));
+    }
+    store<f32>(y + (<usize>r << 2), hsum(acc));
+  }
+}

@@ -121,6 +121,8 @@ export interface LoadOptions {
   freeMemoryBytes?: number;
   /** How the matrices are held: as stored (default), F32, or Q8_0 (int8, quantized at load). */
   hold?: HoldDtype;
+  /** Progress of the weights: placed so far and total (weights, not bytes). */
+  onProgress?(done: number, total: number): void;
 }
 
 export interface LoadedPhi {
@@ -145,7 +147,7 @@ export async function loadPhi(dir: string, opts: LoadOptions = {}): Promise<Load
     const estimate = estimateMemory(st, config, matrixBytesPerValue(backend, opts.hold), opts.positions ?? config.maxPositions);
     checkMemory(estimate, opts.freeMemoryBytes ?? availableMemoryBytes(), `${dir} with the ${backend.name} backend`);
     const tokenizer = await loadTokenizer(dir);
-    const model = await PhiModel.load(st, config, backend, opts.hold);
+    const model = await PhiModel.load(st, config, backend, { hold: opts.hold, onProgress: opts.onProgress });
     return { model, tokenizer, config, estimate, loadSeconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     await backend?.close();

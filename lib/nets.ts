@@ -170,3 +170,19 @@ export function setFromMatrixNet(model: tf.LayersModel, net: MatrixNet): void {
   model.setWeights(tensors);
   tensors.forEach((t) => t.dispose());
 }
+
+/**
+ * Where a 1-input, one-hidden-layer ReLU net bends: unit i switches on or off where
+ * its r_i = b_i + w_i·x crosses 0, i.e. at x = −b_i / w_i. `scale` maps the net's input
+ * units back to the data's (x_data = mu + sigma·x), as trainNet measures x in them.
+ * Units with w_i = 0 or c_i = 0 never bend the output and are left out. Sorted.
+ */
+export function reluKinks(net: MatrixNet, scale: { mu: number; sigma: number } = { mu: 0, sigma: 1 }): number[] {
+  const { W, bVec, c } = lectureForm(net);
+  if (net.activation !== "relu" || W[0].length !== 1) throw new Error("reluKinks: needs a ReLU net with one input and one hidden layer");
+  const out: number[] = [];
+  W.forEach((row, i) => {
+    if (row[0] !== 0 && c[i] !== 0) out.push(scale.mu + scale.sigma * (-bVec[i] / row[0]));
+  });
+  return out.sort((a, b) => a - b);
+}

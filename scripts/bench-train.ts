@@ -10,9 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initBackend } from "../lib/backend";
-import { chronologicalSplit, courseSplitOptions, inThousands, loadCourseSeries, trainTest } from "../lib/data";
-import { mlp, mlpName } from "../lib/nets";
-import { XY, fit, scaleOf } from "../lib/train";
+import { MAX_LAG, courseData, trainTest } from "../lib/data";
+import { MlpSpec, mlpName } from "../lib/nets";
+import { XY, scaleOf, trainSpec } from "../lib/train";
+import { defineCli, runCli } from "./args";
 
 interface Case {
   depth: number;
@@ -35,10 +36,17 @@ interface Measured {
   epochs_per_s: number;
 }
 
-function flag(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
+export const CLI = defineCli({
+  program: "bench train",
+  usage: "usage: npm run bench -- train [--json] [--epochs N] [--repeats R] [--threads] [--torch-threads T]",
+  flags: {
+    json: { type: "boolean", help: "print one JSON object" },
+    epochs: { type: "integer", min: 1, max: 100_000, default: 100, metavar: "N", help: "epochs per timed run" },
+    repeats: { type: "integer", min: 1, max: 100, default: 3, metavar: "R", help: "runs per case; the best is reported" },
+    threads: { type: "boolean", help: "experimental threaded wasm" },
+    "torch-threads": { type: "integer", min: 1, max: 256, default: 2, metavar: "T", help: "PyTorch threads (2: the reference measurement's setting)" },
+  },
+});
 
 /** The first interpreter that can import torch: python3 on PATH, then Debian's. */
 function findTorchPython(): string | null {
@@ -50,51 +58,48 @@ function findTorchPython(): string | null {
   return null;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const json = argv.includes("--json");
-  const epochs = Number(flag(argv, "--epochs") ?? 100);
-  const repeats = Number(flag(argv, "--repeats") ?? 3);
-  if (!(epochs >= 1)) throw new Error(`--epochs must be a positive number, got ${flag(argv, "--epochs")}`);
-  if (!(repeats >= 1)) throw new Error(`--repeats must be a positive number, got ${flag(argv, "--repeats")}`);
-  const info = await initBackend({ wasmThreads: argv.includes("--threads") ? true : undefined });
+export function main(argv: string[]): Promise<number> {
+  return runCli(CLI, argv, (p) => bench(p.values), undefined, "npm run bench -- train --help");
+}
+
+async function bench(flags: { json: boolean; epochs: number; repeats: number; threads: boolean; "torch-threads": number }): Promise<number> {
+  const { json, epochs, repeats } = flags;
+  const info = await initBackend({ wasmThreads: flags.threads ? true : undefined });
   const log = (s: string): void => {
     if (!json) console.log(s);
   };
   log(`backend: ${info.description}`);
 
-  const series = inThousands(loadCourseSeries());
-  const { train } = trainTest(series, 56, chronologicalSplit(series, 56, courseSplitOptions()));
+  const { series, split } = courseData(); // the notebooks' series and split
+  const { train } = trainTest(series, MAX_LAG, split);
   log(`data: ${train.y.length} training rows × 56 days (${train.dates[0]} … ${train.dates[train.dates.length - 1]})`);
 
   const ours: Measured[] = [];
   for (const c of CASES) {
-    const spec = { inputs: 56, width: 100, depth: c.depth, activation: "relu" as const, seed: 1 };
+    const spec: MlpSpec = { inputs: MAX_LAG, width: 100, depth: c.depth, activation: "relu", seed: 1 };
     // Mini-batch epochs take ~n/batch steps: run fewer of them.
     const e = c.batch ? Math.max(3, Math.round(epochs / 10)) : epochs;
-    const model = mlp(spec);
-    await fit(model, train, { epochs: 3, batchSize: c.batch, logEvery: 3, progress: false }); // warm-up: kernels, packing
+    await trainSpec(spec, train, { numEpochs: 3, batchSize: c.batch, recordEvery: 3, progress: false }); // warm-up: kernels, packing
     // Best of `repeats` runs: the machine may be shared, and noise only ever slows a run down.
+    // (trainNet's clock starts after the model is built and the data is on the device.)
     let seconds = Infinity;
     for (let k = 0; k < repeats; k++)
-      seconds = Math.min(seconds, (await fit(model, train, { epochs: e, batchSize: c.batch, logEvery: e, progress: false, seed: k })).seconds);
-    model.dispose();
+      seconds = Math.min(seconds, (await trainSpec(spec, train, { numEpochs: e, batchSize: c.batch, recordEvery: e, progress: false, seed: k })).seconds);
     const m: Measured = { model: mlpName(spec), batch: c.batch || "full", epochs: e, seconds, epochs_per_s: e / seconds };
     ours.push(m);
     log(`tfjs ${info.name.padEnd(5)} ${m.model.padEnd(26)} batch ${String(m.batch).padEnd(4)} ${m.epochs_per_s.toFixed(1).padStart(7)} epochs/s  (${e} epochs, ${m.seconds.toFixed(2)} s)`);
   }
 
   // What one device read-back per step costs: the headline model, loss read every epoch.
-  const syncModel = mlp({ inputs: 56, width: 100, depth: 1, activation: "relu", seed: 1 });
-  await fit(syncModel, train, { epochs: 3, logEvery: 1, progress: false });
-  let synced = await fit(syncModel, train, { epochs, logEvery: 1, progress: false });
+  const syncSpec: MlpSpec = { inputs: MAX_LAG, width: 100, depth: 1, activation: "relu", seed: 1 };
+  let synced = await trainSpec(syncSpec, train, { numEpochs: epochs, recordEvery: 1, progress: false });
   for (let k = 1; k < repeats; k++) {
-    const again = await fit(syncModel, train, { epochs, logEvery: 1, progress: false });
+    const again = await trainSpec(syncSpec, train, { numEpochs: epochs, recordEvery: 1, progress: false });
     if (again.seconds < synced.seconds) synced = again;
   }
-  syncModel.dispose();
   log(`tfjs ${info.name.padEnd(5)} ${ours[0].model.padEnd(26)} batch full ${synced.epochsPerSecond.toFixed(1).padStart(7)} epochs/s  with the loss read back every step`);
 
-  const torch = runTorch(train, epochs, repeats, Number(flag(argv, "--torch-threads") ?? 2), log);
+  const torch = runTorch(train, epochs, repeats, flags["torch-threads"], log);
   const headline = ours[0].epochs_per_s;
   const torchHeadline = torch ? torch.results[0].epochs_per_s : null;
   const ratio = torchHeadline !== null ? torchHeadline / headline : null;

@@ -10,9 +10,10 @@
 // A failing cell stops its notebook; the run goes on with the next notebook and
 // exits 1 at the end, after printing the notebook, the cell and the real error.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { COURSE_CWD, userDir } from "../lib/data/csv";
+import { ArgsError, defineCli, formatArgsError, helpText, parseCli } from "./args";
 import { ROOT, findJupyterPython, projectJupyterDir, writeKernelSpec } from "./jupyter";
 
 export interface NotebookResult {
@@ -23,17 +24,43 @@ export interface NotebookResult {
   cell?: number | null;
 }
 
-const HELP = `usage: npm run course [-- [PREFIX …] [--notebooks DIR] [--out DIR] [--cell-timeout S]]
-  PREFIX          run only notebooks whose name starts with it (e.g. 01 03)
-  --notebooks DIR notebooks to run (default notebooks/)
-  --out DIR       where the site goes (default site/)
-  --cell-timeout  seconds one cell may take (default 600)`;
+export const CLI = defineCli({
+  program: "course",
+  usage: "usage: npm run course [-- [PREFIX …] [--notebooks DIR] [--out DIR] [--cell-timeout S]]",
+  summary: "Relative paths are read from the directory you ran the command in.",
+  positionals: { name: "PREFIX", help: "run only notebooks whose name starts with it (e.g. 01 03)" },
+  flags: {
+    notebooks: { type: "string", metavar: "DIR", help: "notebooks to run (default notebooks/)" },
+    out: { type: "string", metavar: "DIR", help: "where the site goes (default site/)" },
+    "cell-timeout": { type: "integer", min: 1, max: 86_400, default: 600, metavar: "S", help: "seconds one cell may take" },
+  },
+});
+
+/** The flags, checked: a notebooks directory that exists, paths resolved against the user's directory. */
+export function parseCourseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): "help" | { nbDir: string; out: string; cellTimeout: number; prefixes: string[] } {
+  const parsed = parseCli(CLI, argv);
+  if (parsed === "help") return "help";
+  const v = parsed.values;
+  const here = userDir(env);
+  const nbDir = v.notebooks === undefined ? join(ROOT, "notebooks") : resolve(here, v.notebooks);
+  let isDir = false;
+  try {
+    isDir = statSync(nbDir).isDirectory();
+  } catch {
+    const from = v.notebooks !== undefined && v.notebooks !== nbDir ? ` ("${v.notebooks}" from ${here})` : "";
+    throw new ArgsError(`--notebooks: no directory ${nbDir}${from}`, "--notebooks");
+  }
+  if (!isDir) throw new ArgsError(`--notebooks: ${nbDir} is a file, not a directory of notebooks`, "--notebooks");
+  const out = v.out === undefined ? join(ROOT, "site") : resolve(here, v.out);
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new ArgsError(`--out: ${out} is a file, not a directory`, "--out");
+  return { nbDir, out, cellTimeout: v["cell-timeout"], prefixes: parsed.positionals };
+}
 
 /** Copy the pieces of MathJax 2 and require.js the exported pages load. */
-function copyAssets(out: string): void {
+export function copyAssets(out: string): void {
   const assets = join(out, "assets");
   const mj = dirname(require.resolve("mathjax/MathJax.js"));
-  const parts = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "extensions", "jax/input/TeX", "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en"];
+  const parts = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions", "jax/input/TeX", "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en"];
   for (const p of parts) {
     const dst = join(assets, "mathjax", p);
     if (!existsSync(dst)) cpSync(join(mj, p), dst, { recursive: true });
@@ -82,23 +109,25 @@ ${items}
 }
 
 export function main(argv: string[]): number {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      notebooks: { type: "string", default: join(ROOT, "notebooks") },
-      out: { type: "string", default: join(ROOT, "site") },
-      "cell-timeout": { type: "string", default: "600" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(HELP);
+  let args: ReturnType<typeof parseCourseArgs>;
+  try {
+    args = parseCourseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof ArgsError)) throw e;
+    process.stderr.write(formatArgsError(CLI, e, "npm run course -- --help"));
+    return 2;
+  }
+  if (args === "help") {
+    process.stdout.write(helpText(CLI));
     return 0;
   }
-  const nbDir = resolve(values.notebooks as string);
-  const out = resolve(values.out as string);
+  const { nbDir, out } = args;
+  const positionals = args.prefixes;
   const all = readdirSync(nbDir).filter((f) => f.endsWith(".ipynb")).map((f) => f.slice(0, -6)).sort();
+  if (all.length === 0) {
+    console.error(`course: no .ipynb notebooks in ${nbDir}`);
+    return 2;
+  }
   const chosen = positionals.length ? all.filter((n) => positionals.some((p) => n.startsWith(p))) : all;
   if (chosen.length === 0) {
     console.error(`no notebook in ${nbDir} matches ${positionals.join(" ")}; there are: ${all.join(", ")}`);
@@ -110,7 +139,9 @@ export function main(argv: string[]): number {
     return 2;
   }
   writeKernelSpec(projectJupyterDir());
-  const env = { ...process.env, JUPYTER_PATH: [projectJupyterDir(), process.env.JUPYTER_PATH].filter(Boolean).join(":") };
+  // COURSE_CWD: the kernel runs in the notebooks' directory, so COURSE_CSV=my.csv is
+  // resolved against the directory the user ran `npm run course` in (lib/data/csv: userDir).
+  const env = { ...process.env, [COURSE_CWD]: userDir(process.env), JUPYTER_PATH: [projectJupyterDir(), process.env.JUPYTER_PATH].filter(Boolean).join(":") };
   mkdirSync(out, { recursive: true });
   copyAssets(out);
 
@@ -126,11 +157,15 @@ export function main(argv: string[]): number {
   }
 
   let failed = 0;
+  let pages = 0;
   for (const name of chosen) {
     process.stdout.write(`▶ ${name} … `);
+    // A page from an earlier run must not pass for this run's.
+    const page = join(out, `${name}.html`);
+    for (const f of [page, join(out, `${name}.ipynb`)]) rmSync(f, { force: true });
     const r = spawnSync(
       python,
-      [join(ROOT, "scripts", "nbexec.py"), join(nbDir, `${name}.ipynb`), "--out-ipynb", join(out, `${name}.ipynb`), "--out-html", join(out, `${name}.html`), "--cell-timeout", String(values["cell-timeout"])],
+      [join(ROOT, "scripts", "nbexec.py"), join(nbDir, `${name}.ipynb`), "--out-ipynb", join(out, `${name}.ipynb`), "--out-html", join(out, `${name}.html`), "--cell-timeout", String(args.cellTimeout)],
       { env, encoding: "utf8", maxBuffer: 1 << 26 },
     );
     const last = (r.stdout ?? "").trim().split("\n").pop() ?? "";
@@ -139,14 +174,20 @@ export function main(argv: string[]): number {
       const j = JSON.parse(last) as { ok: boolean; error: string | null; cell: number | null; seconds: number };
       res = { notebook: name, seconds: j.seconds, ok: j.ok, error: j.error, cell: j.cell };
     } catch {
-      res = { notebook: name, seconds: 0, ok: false, error: `the notebook runner crashed:\n${(r.stderr ?? "").trim() || r.error?.message || "no output"}`, cell: null };
+      const how = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
+      const said = (r.stderr ?? "").trim() || "no output";
+      res = { notebook: name, seconds: 0, ok: false, error: `the notebook runner (scripts/nbexec.py) ended without a result (${how}):\n${said}`, cell: null };
     }
     results.set(name, res);
+    const wrote = existsSync(page);
+    if (wrote) pages++;
     if (res.ok) console.log(`ok  ${res.seconds.toFixed(1)} s`);
     else {
       failed++;
       console.log(`FAILED after ${res.seconds.toFixed(1)} s`);
-      console.error(`\n✗ ${name}.ipynb, cell ${res.cell ?? "?"} (counting code cells from 1):\n${res.error}\n  (the executed notebook and its page are in ${out})\n`);
+      const where = res.cell == null ? "" : `, cell ${res.cell} (counting code cells from 1)`;
+      const left = wrote ? `the executed notebook and its page, error included: ${page}` : "no page was written for it";
+      console.error(`\n✗ ${name}.ipynb${where}:\n${res.error}\n  (${left})\n`);
     }
   }
   const summary = all.filter((n) => results.has(n)).map((n) => {
@@ -155,7 +196,8 @@ export function main(argv: string[]): number {
   });
   writeFileSync(summaryPath, JSON.stringify(summary, null, 2) + "\n");
   writeIndex(out, all, nbDir, results);
-  console.log(`${chosen.length - failed} of ${chosen.length} notebook(s) ran; site: ${join(out, "index.html")}`);
+  const written = pages === 0 ? "no page written" : `${pages} page(s) written`;
+  console.log(`${chosen.length - failed} of ${chosen.length} notebook(s) ran; ${written}; index: ${join(out, "index.html")}`);
   return failed > 0 ? 1 : 0;
 }
 

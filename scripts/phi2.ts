@@ -1,11 +1,9 @@
 // `npm run phi2 -- --model DIR --prompt TEXT --max-length N`: run phi-2 (or any phi
 // model directory) greedily, streaming the text, then print the timings.
 // `--json`: print only one JSON object {input_ids, output_ids, text, load_s, prefill_s, decode_tokens_per_s}.
+import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { ARTICLE_PROMPT } from "../lib/phi2";
-import { generateText } from "../lib/phi2/generate";
-import { defaultPhi2Dir, loadPhi, type BackendKind } from "../lib/phi2/load";
-import type { HoldDtype } from "../lib/phi2/matmul";
+import { ARTICLE_PROMPT, defaultPhi2Dir, generateText, loadPhi, ThreadsError, type BackendKind, type HoldDtype, type PhiConfig } from "../lib/phi2";
 import { ROOT } from "./root";
 
 
@@ -26,13 +24,15 @@ function positiveInt(name: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 interface Args {
   model: string;
   prompt: string;
   maxLength?: number;
   maxNewTokens?: number;
+  /** True when --max-length is the default 200 (no length flag given). */
+  maxLengthIsDefault: boolean;
   backend: BackendKind;
   threads?: number;
   hold: HoldDtype;
@@ -77,11 +77,40 @@ export function parse(argv: string[]): Args | "help" {
     prompt: values.prompt ?? ARTICLE_PROMPT,
     maxLength: maxLength ?? (maxNewTokens === undefined ? 200 : undefined),
     maxNewTokens,
+    maxLengthIsDefault: maxLength === undefined && maxNewTokens === undefined,
     backend,
     threads: positiveInt("--threads", values.threads),
     hold,
     json: values.json ?? false,
   };
+}
+
+/**
+ * The length flags against the model's max_position_embeddings and the prompt's
+ * length in tokens (known once the tokenizer is loaded, before any weight is read).
+ * Returns the positions the KV cache must hold.
+ */
+export function checkLengths(a: Pick<Args, "maxLength" | "maxNewTokens" | "maxLengthIsDefault">, config: PhiConfig, promptTokens: number, configFile: string): number {
+  const max = config.maxPositions;
+  const limit = `the model's max_position_embeddings ${max} (${configFile})`;
+  const lengthFlag = `--max-length ${a.maxLength}${a.maxLengthIsDefault ? " (the default)" : ""}`;
+  if (promptTokens === 0) throw new UsageError("--prompt is empty: phi-2 has no start token to generate from; give a prompt of at least one token");
+  if (promptTokens >= max) throw new UsageError(`--prompt is ${promptTokens} tokens; ${limit} leaves no room for a new token (at most ${max - 1} prompt tokens)`);
+  if (a.maxLength !== undefined) {
+    if (a.maxLength > max) throw new UsageError(`--max-length ${a.maxLength} exceeds ${limit}: prompt and new tokens must fit in ${max} positions`);
+    if (promptTokens >= a.maxLength) {
+      throw new UsageError(
+        `--prompt is ${promptTokens} tokens, which leaves no room for new tokens under ${lengthFlag}: ` +
+          `raise --max-length (at most ${max}) or give --max-new-tokens N (at most ${max - promptTokens})`,
+      );
+    }
+    return a.maxLength;
+  }
+  const n = a.maxNewTokens!;
+  if (promptTokens + n > max) {
+    throw new UsageError(`--max-new-tokens ${n} with a ${promptTokens}-token prompt needs ${promptTokens + n} positions, more than ${limit}: at most ${max - promptTokens} new tokens`);
+  }
+  return promptTokens + n;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -98,10 +127,25 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const a = args;
+  if (a.threads !== undefined && a.backend === "js") console.error(`phi2: --threads ${a.threads} is ignored: the js backend runs on 1 thread`);
   let loaded;
   try {
-    loaded = await loadPhi(a.model, { backend: a.backend, threads: a.threads, positions: a.maxLength, hold: a.hold });
+    loaded = await loadPhi(a.model, {
+      backend: a.backend,
+      threads: a.threads,
+      hold: a.hold,
+      beforeWeights: (config, tokenizer) => checkLengths(a, config, tokenizer.encode(a.prompt).length, path.join(a.model, "config.json")),
+      onFallback: (why) => console.error(`phi2: ${why}`),
+    });
   } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`phi2: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof ThreadsError) {
+      console.error(`phi2: --${e.message}`);
+      return 2;
+    }
     console.error(`phi2: ${(e as Error).message}`);
     return 1;
   }

@@ -1,47 +1,67 @@
 // Pins lib/compute to published numbers: papers' FLOPs and GPU-hours, phi-2's parameter
 // count from its config, and the article's own inputs.
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   ACCELERATORS,
   ARTICLE,
   BudgetInputError,
+  FLOAT_FORMATS,
   GPT3_175B_CONFIG,
   MODELS,
   PHI2_CONFIG,
   RUNS,
   accelerator,
+  accumulate,
+  activationUnits,
+  articlePhi2TokensPerSecond,
   attentionFlopsPerToken,
   attentionShape,
   bandwidthBoundTokensPerSecond,
   checkRun,
+  corePeakGflops,
   countParameters,
   daysForGpus,
-  gpuHours,
-  gpuHoursFromThroughput,
-  gpusForBudget,
-  gpusToHold,
-  impliedMfu,
-  inferenceFlopsPerToken,
-  inferenceFlopsPerTokenOf,
+  denseLayerParams,
+  epsilon,
+  fixedMfuSpread,
+  floatFormat,
   fmtBytes,
   fmtInt,
   fmtPct,
   fmtSci,
+  gpuHours,
+  gpuHoursFromThroughput,
+  gpusArticleFormulaAsWritten,
+  gpusForBudget,
+  gpusToHold,
+  impliedMfu,
+  impliedTokensPerVisit,
+  inferenceFlopsPerToken,
+  inferenceFlopsPerTokenOf,
   kvCacheBytesPerToken,
   kvShape,
+  leaveOneOut,
+  maxFinite,
+  measureMatmulGflops,
   mfuFromThroughput,
+  minNormal,
   modelSpec,
   parameterCount,
   peakTflops,
   planTraining,
   ridgeBatch,
+  roundTo,
   run,
   servingGpus,
   servingTokensPerDay,
   trainingFlops,
   trainingStateBytes,
+  transformerParamsApprox,
   weightBytes,
 } from "../lib/compute";
+import { JsMatmul } from "../lib/phi2/matmul-js";
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
@@ -240,5 +260,117 @@ describe("format", () => {
     expect(fmtPct(0.4768)).toBe("47.7 %");
     expect(fmtBytes(350e9)).toBe("350.0 GB");
     expect(fmtBytes(3.5e12)).toBe("3.50 TB");
+  });
+});
+
+describe("the article's errors, corrected with arithmetic (issue 8, section 2)", () => {
+  it("its GPU formula as written (÷ 算力 × 利用率) gives 964, not 3,858: utilisation must divide", () => {
+    const asWritten = gpusArticleFormulaAsWritten(ARTICLE.flops, ARTICLE.peakTflops, ARTICLE.mfu, ARTICLE.days);
+    const right = gpusForBudget(ARTICLE.flops, ARTICLE.peakTflops, ARTICLE.mfu, ARTICLE.days);
+    expect(asWritten).toBeCloseTo(3.15e23 / 63e12 * 0.5 / 2.592e6, 6);
+    expect(Math.round(asWritten)).toBe(965);
+    expect(asWritten / right).toBeCloseTo(ARTICLE.mfu ** 2, 12); // off by utilisation²
+    // a busier GPU must mean fewer GPUs; as written it means more
+    expect(gpusArticleFormulaAsWritten(1e23, 100, 0.6, 10)).toBeGreaterThan(gpusArticleFormulaAsWritten(1e23, 100, 0.3, 10));
+    expect(gpusForBudget(1e23, 100, 0.6, 10)).toBeLessThan(gpusForBudget(1e23, 100, 0.3, 10));
+  });
+
+  it("GPT-3's N is ≈ 12·L·d² = 12 × 96 × 12,288² ≈ 174B, not neurons × layers", () => {
+    expect(transformerParamsApprox(96, 12288)).toBe(173_946_175_488);
+    expect(rel(transformerParamsApprox(96, 12288), countParameters(GPT3_175B_CONFIG).nonEmbedding)).toBeLessThan(0.001);
+    expect(96 * 12288).toBe(1_179_648); // "neurons × layers" for GPT-3's real shape
+    // "1B neurons × 100 layers": one dense layer 1e9 → 1e9 alone has 1e18 weights
+    expect(denseLayerParams(1e9, 1e9)).toBe(1e18 + 1e9);
+    expect(denseLayerParams(3, 3)).toBe(12);
+  });
+
+  it("GPT-3 has ≈ 37,000 parameters per nonlinear unit (4,718,592 GELUs), so parameters ≠ sigmoids", () => {
+    expect(activationUnits(GPT3_175B_CONFIG)).toBe(96 * 49152);
+    expect(parameterCount(GPT3_175B_CONFIG) / activationUnits(GPT3_175B_CONFIG)).toBeCloseTo(37000, -3);
+  });
+
+  it("bf16 has fp32's 8-bit exponent (range), fp16 does not; small updates need an fp32 master copy", () => {
+    const [fp32, bf16, fp16] = FLOAT_FORMATS;
+    expect(maxFinite(fp32)).toBe(3.4028234663852886e38); // FLT_MAX
+    expect(maxFinite(fp16)).toBe(65504);
+    expect(rel(maxFinite(bf16), maxFinite(fp32))).toBeLessThan(0.004);
+    expect(minNormal(bf16)).toBe(minNormal(fp32));
+    expect(minNormal(fp16)).toBe(2 ** -14);
+    expect(epsilon(floatFormat("bf16"))).toBe(1 / 128);
+    // the formats' own rounding agrees with the table
+    expect(roundTo("bf16", 1 + epsilon(bf16))).toBe(1 + epsilon(bf16));
+    expect(roundTo("bf16", 1 + epsilon(bf16) / 4)).toBe(1);
+    expect(roundTo("fp16", 1e5)).toBe(Infinity);
+    expect(roundTo("bf16", 1e5)).toBeCloseTo(1e5, -3);
+    expect(roundTo("fp16", 1e-8)).toBe(0);
+    expect(roundTo("bf16", 1e-30)).toBeCloseTo(1e-30, 32);
+    // 1,000 updates of 1e-4 to a weight of 1.0: lost in bf16, kept in fp32
+    expect(accumulate("bf16", 1, 1e-4, 1000)).toBe(1);
+    expect(accumulate("fp32", 1, 1e-4, 1000)).toBeCloseTo(1.1, 4);
+  });
+
+  it("its serving inputs (507 H100, 63 TF, 30 %, 1.76e9 visits a month) imply ≈ 40 tokens per visit", () => {
+    const visitsPerDay = ARTICLE.visitsPerMonth / ARTICLE.daysPerMonth;
+    const back = impliedTokensPerVisit(ARTICLE.servingH100, 2 * ARTICLE.params, ARTICLE.peakTflops, ARTICLE.servingUtilisation, visitsPerDay);
+    expect(back.tokensPerVisit).toBeCloseTo(40.3, 1);
+    // forward: at 40 tokens a visit the formula gives back ≈ 503 GPUs
+    const g = servingGpus({ visitsPerDay, tokensPerVisit: 40, flopsPerToken: 2 * ARTICLE.params, peakTflops: ARTICLE.peakTflops, utilisation: ARTICLE.servingUtilisation, peakToAverage: 1 });
+    expect(g).toBeCloseTo(503.1, 0);
+  });
+
+  it("the article's phi-2 speed: (200 − 10) tokens in 98 s, (100 − 10) in 49 s", () => {
+    expect(articlePhi2TokensPerSecond(200)).toBeCloseTo(190 / 98, 12);
+    expect(articlePhi2TokensPerSecond(100)).toBeCloseTo(90 / 49, 12);
+    expect(() => articlePhi2TokensPerSecond(50)).toThrow(/max_length 200 and 100/);
+  });
+});
+
+describe("published runs at a fixed MFU (not backed out of their own hours)", () => {
+  it("at 40 % the predictions are 0.49–1.61 × the reported hours: a 3.3× spread", () => {
+    const s = fixedMfuSpread(RUNS, 0.4);
+    expect(s.ratios.length).toBe(RUNS.length);
+    // ratio = implied MFU ÷ 0.4, independently of checkRun
+    RUNS.forEach((r, i) => expect(s.ratios[i]).toBeCloseTo(trainingFlops(r.params, r.tokens) / (r.reportedHours * 3600 * peakTflops(r.accelerator, r.precision) * 1e12) / 0.4, 10));
+    expect(s.min).toBeCloseTo(0.493, 2); // GPT-3 on V100s
+    expect(s.max).toBeCloseTo(1.61, 2); // phi-2
+    expect(s.spread).toBeCloseTo(s.max / s.min, 12);
+    expect(fixedMfuSpread(RUNS, 0.2).spread).toBeCloseTo(s.spread, 12); // the spread does not depend on the MFU chosen
+  });
+
+  it("leave-one-out never uses the predicted run's own hours", () => {
+    const loo = leaveOneOut(RUNS);
+    const changed = RUNS.map((r, i) => (i === 0 ? { ...r, reportedHours: r.reportedHours * 10 } : r));
+    // changing run 0's hours changes its ratio only through the reported denominator
+    expect(leaveOneOut(changed)[0].mfu).toBe(loo[0].mfu);
+    expect(leaveOneOut(changed)[0].ratio).toBeCloseTo(loo[0].ratio / 10, 12);
+  });
+});
+
+describe("CPU arithmetic", () => {
+  it("a core's peak is lanes × FMA units × 2 × clock", () => {
+    expect(corePeakGflops({ lanes: 8, fmaUnits: 2, clockGHz: 3 })).toBe(96);
+    expect(() => corePeakGflops({ lanes: 8, fmaUnits: 2, clockGHz: 0 })).toThrow(BudgetInputError);
+  });
+
+  it("measureMatmulGflops counts 2·rows·cols·T FLOPs per call on a real backend", async () => {
+    const m = await measureMatmulGflops(new JsMatmul(), { rows: 64, cols: 32, T: 4, repeats: 2 });
+    expect(m.gflops).toBeCloseTo((2 * 64 * 32 * 4) / m.seconds / 1e9, 6);
+    expect(m.gflops).toBeGreaterThan(0);
+  });
+});
+
+describe("notebooks 06 and 07 take the article's numbers from lib/compute/article.ts", () => {
+  const codeOf = (file: string): string =>
+    (JSON.parse(readFileSync(join(__dirname, "..", "notebooks", file), "utf8")).cells as { cell_type: string; source: string[] }[])
+      .filter((c) => c.cell_type === "code")
+      .map((c) => c.source.join(""))
+      .join("\n");
+  it("no cell re-types its phi-2 timings (21 s, 98 s, 49 s), its 507 H100 or its 1.76e9 visits", () => {
+    const nb07 = readdirSync(join(__dirname, "..", "notebooks")).find((f) => f.startsWith("07"))!;
+    const nb06 = readdirSync(join(__dirname, "..", "notebooks")).find((f) => f.startsWith("06"))!;
+    for (const code of [codeOf(nb06), codeOf(nb07)]) {
+      expect(code).toMatch(/ARTICLE\./);
+      expect(code).not.toMatch(/\b(98|49|21) ?s\b|\b507\b|1\.76e9|blogSeconds|trainingFlops\(175e9|\b63 ?TF/);
+    }
   });
 });

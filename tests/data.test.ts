@@ -13,6 +13,10 @@ import {
   parseYouTubeCsv,
   trainTest,
   weekdayMeans,
+  trainValTest,
+  withValidation,
+  withTrainYears,
+  trainYearsThatFit,
 } from "../lib/data";
 
 const csv = (rows: string[]) => ["Date,Views", ...rows].join("\n");
@@ -111,5 +115,61 @@ describe("lag features and the chronological split", () => {
     const b = loadBirths();
     expect(chronologicalSplit(b, 7, { trainYears: 1, testDays: 30 }).test.start).toBe("2014-12-02");
     expect(() => chronologicalSplit(s, 3, { trainYears: 1, testDays: 5 })).toThrow(/need \d+ days/);
+  });
+});
+
+describe("the validation split", () => {
+  it("carves the period before the test period out of training, keeping the test period", () => {
+    const b = inThousands(loadBirths());
+    const split = chronologicalSplit(b, MAX_LAG);
+    const v = withValidation(split, 365);
+    expect(v).toEqual({
+      train: { start: "2010-01-01", end: "2012-12-31" },
+      validation: { start: "2013-01-01", end: "2013-12-31" },
+      test: { start: "2014-01-01", end: "2014-12-31" },
+    });
+    // default: as many validation days as test days
+    expect(withValidation(split)).toEqual(v);
+    const d = trainValTest(b, MAX_LAG, v);
+    expect([d.train.y.length, d.validation.y.length, d.test.y.length]).toEqual([1096, 365, 365]);
+    // chronological, no day in two sets, and train + validation = the two-way split's training set
+    expect(d.train.dates.at(-1)! < d.validation.dates[0]).toBe(true);
+    expect(d.validation.dates.at(-1)! < d.test.dates[0]).toBe(true);
+    const two = trainTest(b, MAX_LAG, split);
+    expect([...d.train.dates, ...d.validation.dates]).toEqual(two.train.dates);
+    expect(d.test).toEqual(two.test);
+    // every model, whatever its lag, sees the same days
+    expect(trainValTest(b, 1, v).train.dates).toEqual(d.train.dates);
+  });
+  it("is in courseData, sized by COURSE_VAL_DAYS or the test period", () => {
+    expect(courseData({}).valSplit.validation).toEqual({ start: "2013-01-01", end: "2013-12-31" });
+    expect(courseData({ COURSE_VAL_DAYS: "90" }).valSplit.validation).toEqual({ start: "2013-10-03", end: "2013-12-31" });
+    const short = courseData({ COURSE_TRAIN_YEARS: "1.5", COURSE_TEST_DAYS: "180" }).valSplit;
+    expect(short.test.start).toBe("2014-07-05");
+    expect(short.validation).toEqual({ start: "2014-01-06", end: "2014-07-04" });
+    expect(short.train.end).toBe("2014-01-05");
+  });
+  it("fails with the numbers when the training period is too short, only where validation is used", () => {
+    const env = { COURSE_TRAIN_YEARS: "0.5", COURSE_TEST_DAYS: "365" };
+    const c = courseData(env); // the two-way split still works
+    expect(c.split.train.start).toBe("2013-07-02");
+    expect(() => c.valSplit).toThrow(/training period 2013-07-02 … 2013-12-31 has 183 days; 365 validation days \+ at least 28 days to train on need 393\. Use fewer validation days \(COURSE_VAL_DAYS\)/);
+    expect(() => courseData({ COURSE_VAL_DAYS: "1.5" }).valSplit).toThrow(/COURSE_VAL_DAYS must be a whole number/);
+    expect(() => withValidation(chronologicalSplit(loadBirths(), 7), 0)).toThrow(DataError);
+  });
+});
+
+describe("a training-length sweep keeps the validation and test periods", () => {
+  it("moves only the start of training, and says when the series is too short", () => {
+    const b = inThousands(loadBirths());
+    const v = courseData({}).valSplit;
+    const ten = withTrainYears(b, MAX_LAG, v, 10);
+    expect(ten.train).toEqual({ start: "2003-01-01", end: "2012-12-31" });
+    expect(ten.validation).toEqual(v.validation);
+    expect(ten.test).toEqual(v.test);
+    expect(withTrainYears(b, MAX_LAG, v, 0.5).train.start).toBe("2012-07-02");
+    expect(trainValTest(b, MAX_LAG, withTrainYears(b, MAX_LAG, v, 1)).train.y.length).toBe(366); // 2012 is a leap year
+    expect(() => withTrainYears(b, MAX_LAG, v, 13)).toThrow(/13 training year\(s\) before 2013-01-01 start on 2000-01-01 and need 56 days of history/);
+    expect(trainYearsThatFit(b, MAX_LAG, v, [0.5, 1, 2, 4, 10, 13])).toEqual([0.5, 1, 2, 4, 10]);
   });
 });

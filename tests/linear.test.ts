@@ -17,7 +17,13 @@ import {
 import { lectureLinear, lectureReference } from "../lib/lecture";
 import { stepSlider, tangentLine } from "../lib/plot-anim";
 import { inPanel, panelsLayout } from "../lib/plot-grid";
-import { pathsOnContourFigure, walkFigure } from "../lib/linear/figures";
+import { gridMinimum, lossContourFigure, lossSurface3dFigure, pathsOnContourFigure, walkFigure } from "../lib/linear/figures";
+import { surfaceGrid } from "../lib/linear/grid";
+import { mseStepLimit } from "../lib/linear/descent";
+import { lossSurface } from "../lib/loss";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import ts from "typescript";
 import { mulberry32 } from "../lib/random";
 
 // The course's seeded generator, so the synthetic data are the same every run.
@@ -306,7 +312,145 @@ describe("lecture reference and plot helpers", () => {
 
     const r = gradientDescent([[1], [2], [3]], [2, 3, 4], { loss: "mse", lr: 0.05, numEpochs: 4 });
     const g = pathsOnContourFigure([0, 1], [0, 1], [[1, 2], [3, 4]], [{ name: "a", steps: r.path, color: "red" }], "t");
-    expect(g.data).toHaveLength(3); // contour, path, current point
+    expect(g.data).toHaveLength(4); // contour, path, current point, the labelled minimum
+    expect(g.data[3]).toMatchObject({ x: [0], y: [0], text: ["grid minimum"] });
     expect(() => pathsOnContourFigure([0, 1], [0, 1], [[1, 2], [3, 4]], [{ name: "a", steps: r.path, color: "red" }, { name: "b", steps: r.path.slice(1), color: "blue" }], "t")).toThrow(/"b" has 4 steps/);
+  });
+});
+
+describe("fitLinear from random starts (seed)", () => {
+  it("starts where the seed says, and every start ends at the same (convex) minimum", () => {
+    const { X, y } = synthetic(40, 2, [1.5], (r) => (r() < 0.5 ? -1 : 1) * Math.log(1 / (1 - r())), 31, 0, 10);
+    const exact = exactLad(X, y);
+    const zero = fitLinear(X, y);
+    // No seed: zero in standardised units, i.e. w = 0 and b = the mean of y.
+    expect(zero.start.w[0]).toBeCloseTo(0, 12);
+    expect(zero.start.b).toBeCloseTo(y.reduce((s, v) => s + v, 0) / y.length, 10);
+    const fits = [1, 2, 3, 4].map((seed) => fitLinear(X, y, { seed }));
+    const starts = new Set(fits.map((f) => f.start.w[0].toFixed(6)));
+    expect(starts.size).toBe(4); // four different starting points
+    expect(fitLinear(X, y, { seed: 2 })).toEqual(fits[1]); // same seed, same numbers
+    const given = fitLinear(X, y, { start: { b: -7, w: [3] }, seed: 1 }); // start overrides seed
+    expect(given.start.b).toBeCloseTo(-7, 10);
+    expect(given.start.w[0]).toBeCloseTo(3, 10);
+    fits.push(given);
+    for (const f of fits) {
+      expect(f.L).toBeLessThan(exact.L * (1 + 1e-4));
+      expect(f.w[0]).toBeCloseTo(exact.theta[1], 2);
+      expect(f.numEpochs).toBe(2000);
+    }
+  });
+});
+
+/** The mean absolute / squared error of y = b + w·x as a function of θ = (b, w). */
+const lossOfTheta = (x: number[], y: number[], loss: LossName) => (t: number[]) =>
+  (loss === "mae" ? mae : mse)(y, x.map((xi) => t[0] + t[1] * xi));
+
+describe("convexity: the linear model's loss has no local minima, a network's can", () => {
+  it("MAE and MSE of y = b + w·x lie below the chord between any two parameter points", () => {
+    const { X, y } = synthetic(50, 1, [0.8], (r) => 3 * (r() - 0.5), 41, 0, 10);
+    const x = X.map((r) => r[0]);
+    const r = rng(5);
+    for (const loss of ["mae", "mse"] as LossName[]) {
+      const L = lossOfTheta(x, y, loss);
+      for (let trial = 0; trial < 200; trial++) {
+        const p = [10 * r() - 5, 4 * r() - 2];
+        const q = [10 * r() - 5, 4 * r() - 2];
+        const t = r();
+        const mid = [t * p[0] + (1 - t) * q[0], t * p[1] + (1 - t) * q[1]];
+        expect(L(mid)).toBeLessThanOrEqual(t * L(p) + (1 - t) * L(q) + 1e-9);
+      }
+    }
+  });
+
+  it("a two-layer model y = c·relu(w·x) is not convex: two exact fits, a worse point between them", () => {
+    // y = x on x > 0 is fitted exactly by (c, w) = (2, 0.5) and (0.5, 2); their midpoint (1.25, 1.25) gives 1.5625·x.
+    const x = [1, 2, 3, 4];
+    const y = x.slice();
+    const L = (c: number, w: number) => mae(y, x.map((xi) => c * Math.max(0, w * xi)));
+    expect(L(2, 0.5)).toBe(0);
+    expect(L(0.5, 2)).toBe(0);
+    expect(L(1.25, 1.25)).toBeGreaterThan(0.5 * L(2, 0.5) + 0.5 * L(0.5, 2) + 1);
+  });
+});
+
+describe("loss-surface pictures", () => {
+  const bs = [0, 1, 2, 3];
+  const ws = [0, 0.5, 1];
+  const z = ws.map((w) => bs.map((b) => (b - 2) ** 2 + (w - 0.5) ** 2 + 1)); // lowest at b = 2, w = 0.5
+
+  it("marks and labels the grid minimum, with low values drawn dark (Viridis, not reversed)", () => {
+    expect(gridMinimum(bs, ws, z)).toEqual({ b: 2, w: 0.5, L: 1 });
+    const f = lossContourFigure(bs, ws, z, "t");
+    expect(f.data[0]).toMatchObject({ type: "contour", colorscale: "Viridis" });
+    expect(f.data[0].reversescale).toBeFalsy(); // Viridis' low end is dark purple: dark = low
+    expect(f.data[1]).toMatchObject({ x: [2], y: [0.5], text: ["grid minimum"] });
+    const logged = lossContourFigure(bs, ws, z, "t", { colorValues: z.map((r) => r.map(Math.log10)) });
+    expect(logged.data[1]).toMatchObject({ x: [2], y: [0.5] }); // the marker follows z, not the colours
+    const s = lossSurface3dFigure(bs, ws, z, "t");
+    expect(s.data[0].reversescale).toBeFalsy();
+    expect(s.data[1]).toMatchObject({ x: [2], y: [0.5], z: [1] });
+  });
+
+  it("places the surface grid around the data's best lines, on any scale", () => {
+    for (const scale of [0.001, 1, 1000]) {
+      const { X, y } = synthetic(80, 3 * scale, [0.6], (r) => scale * (r() - 0.5), 51, 5 * scale, 15 * scale);
+      const x = X.map((r) => r[0]);
+      const g = surfaceGrid(x, y);
+      const fit = fitLinear(X, y);
+      expect(fit.b).toBeGreaterThan(g.bs[0]);
+      expect(fit.b).toBeLessThan(g.bs[g.bs.length - 1]);
+      expect(fit.w[0]).toBeGreaterThan(g.ws[0]);
+      expect(fit.w[0]).toBeLessThan(g.ws[g.ws.length - 1]);
+      // The grid's own minimum is next to the fitted line: within a grid cell or two.
+      const best = lossSurface(x, y, g.bs, g.ws, mae).best;
+      expect(Math.abs(best.w - fit.w[0])).toBeLessThan(3 * (g.ws[1] - g.ws[0]));
+    }
+    expect(() => surfaceGrid([1, 2], [1])).toThrow(/same number/);
+  });
+});
+
+describe("MSE step limit", () => {
+  it("gradient descent settles just below 2/λmax and blows up just above it", () => {
+    const { X, y } = synthetic(100, 2, [0.7], (r) => r() - 0.5, 61, 3, 9);
+    const limit = mseStepLimit(X.map((r) => r[0]));
+    const below = gradientDescent(X, y, { loss: "mse", lr: 0.95 * limit, numEpochs: 20_000 });
+    const above = gradientDescent(X, y, { loss: "mse", lr: 1.05 * limit, numEpochs: 20_000 });
+    const exact = leastSquares(X, y);
+    expect(below.b).toBeCloseTo(exact[0], 3);
+    expect(below.w[0]).toBeCloseTo(exact[1], 4);
+    expect(Number.isFinite(above.L)).toBe(false);
+  });
+});
+
+describe("notebook 02's hand-written gradient-descent loop", () => {
+  // The loop the learner reads in notebook 02, taken from the notebook itself, run
+  // against lib/linear's gradientDescent (a separate implementation: column-major
+  // matrix, recorded path) on the same data: they must take the same steps.
+  const nb = JSON.parse(readFileSync(join(__dirname, "..", "notebooks", "02-gradient-descent.ipynb"), "utf8")) as { cells: { cell_type: string; source: string | string[] }[] };
+  const cells = nb.cells.map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source));
+  const src = cells.find((c) => c.includes("function gradientDescentByHand("));
+  type ByHand = (x1: number[], y: number[], lr: number, decay: number, numEpochs: number) => { b: number; w: number };
+
+  it("is in the notebook, in a cell of its own", () => {
+    expect(src).toBeDefined();
+    expect(cells.filter((c) => c.includes("function gradientDescentByHand(")).length).toBe(1);
+  });
+
+  it("takes the same steps as lib/linear's gradientDescent (constant and decaying η)", () => {
+    const js = ts.transpileModule(src!, { compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.None } }).outputText;
+    const byHand = new Function(`${js}\nreturn gradientDescentByHand;`)() as ByHand;
+    const { X, y } = synthetic(200, 4, [0.6], (r) => 2 * (r() - 0.5), 71, 5, 15);
+    const x1 = X.map((r) => r[0]);
+    for (const [lr, decay, numEpochs] of [[0.05, 0, 300], [0.05, 1e-3, 3000], [0.2, 1e-4, 50]]) {
+      const a = byHand(x1, y, lr, decay, numEpochs);
+      const b = gradientDescent(X, y, { loss: "mae", lr, decay, numEpochs });
+      expect(a.b).toBeCloseTo(b.b, 12);
+      expect(a.w).toBeCloseTo(b.w[0], 12);
+      expect(a.b).not.toBe(0); // it moved
+    }
+    // And it descends: the final loss is far below the start's.
+    const end = byHand(x1, y, 0.05, 1e-3, 3000);
+    expect(mae(y, x1.map((x) => end.b + end.w * x))).toBeLessThan(0.2 * mae(y, x1.map(() => 0)));
   });
 });

@@ -9,6 +9,7 @@ import {
   parameterCount,
   parameterCounts,
   randomMatrixNet,
+  reluKinks,
   setFromMatrixNet,
   toMatrixNet,
 } from "../lib/nets";
@@ -111,5 +112,30 @@ describe("hard sigmoids, sigmoids and ReLUs", () => {
     expect(e[1]).toBeLessThan(e[0]);
     expect(e[2]).toBeLessThan(e[1]);
     expect(e[3]).toBeLessThan(0.05);
+  });
+});
+
+describe("the article's parameter counts, corrected", () => {
+  it("3 features and 3 sigmoids: W has 3·3 = 9, W and b together 3·3 + 3 = 12, and y = b + cᵀσ(b + Wx) has 9 + 3 + 3 + 1 = 16", () => {
+    const c = parameterCounts(3, [3]);
+    expect(c[0].weights).toBe(9);
+    expect(c[0].total).toBe(12); // the article writes 3*3 + 3 = 9
+    expect(parameterCount(3, [3])).toBe(16);
+    expect(matrixParameterCount(randomMatrixNet([3, 3, 1], "sigmoid", 1))).toBe(16);
+  });
+  it("3 features and 100 sigmoids: 100·3 + 100 + 100 + 1 = 501 (the article writes 100*3 + 100 = 400)", () => {
+    expect(parameterCount(3, [100])).toBe(501);
+  });
+});
+
+describe("reluKinks", () => {
+  it("finds where each unit bends, in the data's units", () => {
+    // units: ReLU(2x − 1) bends at 0.5, ReLU(−x + 3) at 3, a unit with c = 0 is left out
+    const net = { activation: "relu" as const, layers: [{ W: [[2], [-1], [5]], b: [-1, 3, 1] }, { W: [[1, 0.5, 0]], b: [0] }] };
+    expect(reluKinks(net)).toEqual([0.5, 3]);
+    expect(reluKinks(net, { mu: 10, sigma: 2 })).toEqual([11, 16]);
+    // the output really bends there: slopes differ on both sides of each kink
+    const f = (x: number) => matrixForward(net, [x])[0];
+    for (const k of [0.5, 3]) expect(Math.abs((f(k + 0.1) - f(k)) - (f(k) - f(k - 0.1)))).toBeGreaterThan(0.01);
   });
 });

@@ -6,7 +6,8 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fetchModel, formatProgress, gitBlobSha1File, planDownload, selectFiles, verifyFile, type HubClient, type HubEntry } from "../lib/phi2/fetch";
+import { spawnSync } from "node:child_process";
+import { fetchModel, formatProgress, gitBlobSha1File, LOCK_NAME, lockFolder, planDownload, selectFiles, verifyFile, type HubClient, type HubEntry } from "../lib/phi2/fetch";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "phi2-fetch-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -127,5 +128,97 @@ describe("fetchModel with a fake Hub", () => {
     } finally {
       listing[1].lfs!.oid = good;
     }
+  });
+});
+
+describe("file names from the Hub are untrusted too", () => {
+  test("a listed name with a backslash or '..' is refused; subfolders are skipped", () => {
+    const ok: HubEntry = { type: "file", path: "config.json", size: 1, oid: "a".repeat(40) };
+    expect(() => selectFiles([ok, { type: "file", path: "..\\..\\evil.safetensors", size: 5, lfs: { oid: "c".repeat(64), size: 5 } }])).toThrow(
+      /listing names "\.\.\\\\\.\.\\\\evil\.safetensors", which contains a path separator .* refusing to download/,
+    );
+    expect(() => selectFiles([ok, { type: "file", path: "x..safetensors", size: 5 }])).toThrow(/"x\.\.safetensors", which contains "\.\."/);
+    expect(selectFiles([ok, { type: "file", path: "onnx/model.safetensors", size: 5 }, { type: "file", path: "../up.safetensors", size: 5 }])).toEqual([
+      { path: "config.json", size: 1, gitSha1: "a".repeat(40) },
+    ]);
+  });
+
+  test("fetchModel with such a listing writes nothing outside the folder", async () => {
+    const dir = path.join(tmp, "evil", "model");
+    const client: HubClient = {
+      async *listFiles() {
+        yield { type: "file", path: "..\\outside.safetensors", size: 3, lfs: { oid: "c".repeat(64), size: 3 } };
+      },
+      async blob() {
+        throw new Error("must not download");
+      },
+    };
+    await expect(fetchModel({ dir, client })).rejects.toThrow(/contains a path separator/);
+    expect(fs.existsSync(path.join(tmp, "evil"))).toBe(false);
+  });
+
+  test("a .part that is a symlink is refused, not appended through", async () => {
+    const dir = path.join(tmp, "linked");
+    fs.mkdirSync(dir, { recursive: true });
+    const outside = path.join(tmp, "outside.bin");
+    fs.writeFileSync(outside, "keep");
+    fs.symlinkSync(outside, path.join(dir, "config.json.part"));
+    const client: HubClient = {
+      async *listFiles() {
+        yield { type: "file", path: "config.json", size: 2 };
+        yield { type: "file", path: "model.safetensors", size: 2, lfs: { oid: "c".repeat(64), size: 2 } };
+      },
+      async blob() {
+        return new Blob(["{}"]);
+      },
+    };
+    await expect(fetchModel({ dir, client })).rejects.toThrow(`${path.join(dir, "config.json.part")}: a symlink; refusing to write to it`);
+    expect(fs.readFileSync(outside, "utf8")).toBe("keep");
+    expect(fs.existsSync(path.join(dir, LOCK_NAME))).toBe(false); // released after the failure
+  });
+});
+
+describe("one download at a time per folder (a lock file)", () => {
+  test("a second download into the same folder is refused while the first runs, naming the lock file", async () => {
+    const dir = path.join(tmp, "locked");
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const data = new Uint8Array(1000).fill(7);
+    const client = (wait: boolean): HubClient => ({
+      async *listFiles() {
+        yield { type: "file", path: "model.safetensors", size: data.length, lfs: { oid: sha256(data), size: data.length } };
+      },
+      async blob() {
+        if (wait) await gate;
+        return new Blob([data]);
+      },
+    });
+    const first = fetchModel({ dir, client: client(true) });
+    await new Promise((r) => setTimeout(r, 50));
+    const lock = path.join(dir, LOCK_NAME);
+    await expect(fetchModel({ dir, client: client(false) })).rejects.toThrow(
+      new RegExp(`another download into .*locked is running \\(pid ${process.pid} since .*; lock file ${lock.replace(/[.]/g, "\\.")}\\)`),
+    );
+    release();
+    await first;
+    expect(new Uint8Array(fs.readFileSync(path.join(dir, "model.safetensors")))).toEqual(data);
+    expect(fs.existsSync(lock)).toBe(false); // removed at the end
+  });
+
+  test("a lock left by a killed download is reported as stale, naming the file", () => {
+    const dir = path.join(tmp, "stale");
+    fs.mkdirSync(dir, { recursive: true });
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString(); // exited: its pid is free
+    fs.writeFileSync(path.join(dir, LOCK_NAME), JSON.stringify({ pid: Number(dead), started: "2026-01-01T00:00:00.000Z" }));
+    expect(() => lockFolder(dir)).toThrow(
+      `${path.join(dir, LOCK_NAME)}: a stale download lock (pid ${dead} is not running since 2026-01-01T00:00:00.000Z), left by a download that was killed; if no other download into this folder is running, delete that file and run again`,
+    );
+    fs.writeFileSync(path.join(dir, LOCK_NAME), "");
+    expect(() => lockFolder(dir)).toThrow(/stale download lock \(no readable pid\)/);
+    fs.rmSync(path.join(dir, LOCK_NAME));
+    const unlock = lockFolder(dir);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, LOCK_NAME), "utf8")).pid).toBe(process.pid);
+    unlock();
+    expect(fs.existsSync(path.join(dir, LOCK_NAME))).toBe(false);
   });
 });

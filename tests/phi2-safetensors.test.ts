@@ -1,10 +1,13 @@
 // The safetensors reader: reads by byte range, and refuses every kind of corrupt file
 // with an error naming the file and the tensor. Corrupt copies go to a temp dir.
 import { afterAll, describe, expect, test } from "vitest";
+import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { floatToHalf } from "../lib/phi2/f16";
+import { readPhiConfig } from "../lib/phi2/config";
+import { loadPhi } from "../lib/phi2/load";
 import { SafetensorsFile, SafetensorsModel } from "../lib/phi2/safetensors";
 
 const DIR = path.join(__dirname, "fixtures", "tiny-phi");
@@ -146,7 +149,7 @@ describe("validation: each corruption is refused, naming the file (and the tenso
     const d = fs.mkdtempSync(path.join(tmp, "model-"));
     fs.copyFileSync(path.join(DIR, "model.safetensors.index.json"), path.join(d, "model.safetensors.index.json"));
     fs.copyFileSync(path.join(DIR, "model-00001-of-00002.safetensors"), path.join(d, "model-00001-of-00002.safetensors"));
-    expect(() => SafetensorsModel.open(d)).toThrow(/model-00002-of-00002\.safetensors: file not found/);
+    expect(() => SafetensorsModel.open(d)).toThrow(/model-00002-of-00002\.safetensors: not found/);
   });
 
   test("an index listing a tensor its shard does not hold", () => {
@@ -156,5 +159,154 @@ describe("validation: each corruption is refused, naming the file (and the tenso
     index.weight_map["lm_head.bias"] = "model-00001-of-00002.safetensors";
     fs.writeFileSync(path.join(d, "model.safetensors.index.json"), JSON.stringify(index));
     expect(() => SafetensorsModel.open(d)).toThrow(/model\.safetensors\.index\.json: lists tensor "lm_head\.bias" in .*model-00001-of-00002\.safetensors/);
+  });
+});
+
+// A downloaded model folder is untrusted: its index may name any path. Nothing
+// outside the folder may be opened — checked with a FIFO "tripwire" outside it: a
+// child process opens the FIFO for writing, which completes only when someone opens
+// it for reading, and then leaves a marker file. No marker = never opened.
+describe("the index cannot make us open a file outside the model folder", () => {
+  const root = fs.mkdtempSync(path.join(tmp, "traversal-"));
+  const SECRET = "SECRET-0123456789-do-not-print";
+  fs.writeFileSync(path.join(root, "secret.txt"), SECRET + "\n");
+  fs.copyFileSync(SHARD, path.join(root, "outside.safetensors")); // a valid shard: would load and run
+  const SHARD1 = "model-00001-of-00002.safetensors";
+  const SHARD2 = "model-00002-of-00002.safetensors";
+
+  /** A FIFO outside any model folder, and a way to ask whether anyone opened it. */
+  function tripwire(name: string): { fifo: string; opened(): Promise<boolean> } {
+    const fifo = path.join(root, name);
+    const mark = fifo + ".opened";
+    execFileSync("mkfifo", [fifo]);
+    const child = spawn("sh", ["-c", 'exec 3>"$1"; echo opened > "$2"', "sh", fifo, mark], { stdio: "ignore" });
+    return {
+      fifo,
+      async opened() {
+        await new Promise((r) => setTimeout(r, 200)); // time for the writer's open to return and the marker to appear
+        const was = fs.existsSync(mark);
+        if (child.exitCode === null) child.kill();
+        return was;
+      },
+    };
+  }
+
+  /** A copy of the fixture whose index maps lm_head.bias (and nothing else) to `shard`. */
+  function folderMapping(shard: unknown, name = "model"): string {
+    const d = fs.mkdtempSync(path.join(root, `${name}-`));
+    for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", SHARD1, SHARD2]) fs.copyFileSync(path.join(DIR, f), path.join(d, f));
+    const index = JSON.parse(fs.readFileSync(path.join(DIR, "model.safetensors.index.json"), "utf8"));
+    index.weight_map["lm_head.bias"] = shard;
+    fs.writeFileSync(path.join(d, "model.safetensors.index.json"), JSON.stringify(index));
+    return d;
+  }
+
+  function openError(d: string): string {
+    try {
+      SafetensorsModel.open(d).close();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "";
+  }
+
+  test("../../../../../../etc/passwd is refused by name, naming the index and the tensor", () => {
+    const d = folderMapping("../../../../../../etc/passwd");
+    const msg = openError(d);
+    expect(msg).toContain(path.join(d, "model.safetensors.index.json"));
+    expect(msg).toMatch(/tensor "lm_head\.bias": file name "\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd" contains a path separator/);
+    expect(msg).toMatch(/refusing to open it/);
+    expect(msg).not.toMatch(/root:|too short|header/);
+  });
+
+  test("the same climb to a file that exists outside: never opened (FIFO tripwire)", async () => {
+    const wire = tripwire("climb.fifo");
+    const d = folderMapping("../".repeat(20) + wire.fifo.slice(1)); // resolves to the FIFO: ".." at / stays at /
+    expect(path.resolve(d, "../".repeat(20) + wire.fifo.slice(1))).toBe(wire.fifo);
+    expect(openError(d)).toMatch(/contains a path separator/);
+    expect(await wire.opened()).toBe(false);
+  });
+
+  test("../outside.safetensors, a valid shard outside: refused, and loadPhi refuses too (no run on outside weights)", async () => {
+    const d = folderMapping("../outside.safetensors");
+    expect(openError(d)).toMatch(/tensor "lm_head\.bias": file name "\.\.\/outside\.safetensors" contains a path separator/);
+    await expect(loadPhi(d, { backend: "js" })).rejects.toThrow(/outside\.safetensors" contains a path separator/);
+  });
+
+  test("../secret.txt: refused without one byte of the file in the message", () => {
+    const msg = openError(folderMapping("../secret.txt"));
+    expect(msg).toMatch(/secret\.txt" contains a path separator/);
+    expect(msg).not.toContain("SECRET");
+    expect(msg).not.toMatch(/bytes|JSON|header/);
+  });
+
+  test("backslashes, '..' without a separator, absolute paths, NUL and '' are refused", async () => {
+    const wire = tripwire("abs.fifo");
+    const cases: [unknown, RegExp][] = [
+      ["..\\outside.safetensors", /contains a path separator \(\/ or \\\)/],
+      ["..", /contains "\.\."/],
+      ["model..safetensors", /contains "\.\."/],
+      [wire.fifo, /contains a path separator/],
+      ["C:outside.safetensors", /not a plain file name/],
+      ["model-00002-of-00002.safetensors\0.txt", /contains a NUL byte/],
+      ["", /is empty/],
+    ];
+    for (const [name, re] of cases) expect(openError(folderMapping(name)), JSON.stringify(name)).toMatch(re);
+    expect(await wire.opened()).toBe(false);
+  });
+
+  test("a non-string index entry is refused naming the index file and the tensor", () => {
+    for (const bad of [5, null, ["a"], { file: "x" }]) {
+      const d = folderMapping(bad);
+      const msg = openError(d);
+      expect(msg).toContain(path.join(d, "model.safetensors.index.json"));
+      expect(msg).toMatch(/tensor "lm_head\.bias": weight_map entry is .*, not a shard file name/);
+    }
+  });
+
+  test("a shard that is a symlink leading out of the folder is refused, never opened", async () => {
+    const wire = tripwire("link-target.fifo");
+    const d = folderMapping(SHARD2);
+    fs.rmSync(path.join(d, SHARD2));
+    fs.symlinkSync(path.relative(d, wire.fifo), path.join(d, SHARD2));
+    const msg = openError(d);
+    expect(msg).toMatch(new RegExp(`${SHARD2} is a symlink to .*link-target\\.fifo, outside the model folder`));
+    expect(await wire.opened()).toBe(false);
+  });
+
+  test("a symlink to a file inside the folder is fine (the check is on real paths)", () => {
+    const d = folderMapping(SHARD2);
+    fs.mkdirSync(path.join(d, "blobs"));
+    fs.renameSync(path.join(d, SHARD2), path.join(d, "blobs", "abc123"));
+    fs.symlinkSync(path.join("blobs", "abc123"), path.join(d, SHARD2));
+    const st = SafetensorsModel.open(d);
+    expect(st.info("lm_head.weight").shape).toEqual([51200, 64]);
+    st.close();
+  });
+
+  test("the index itself and config.json as symlinks leading out are refused", () => {
+    const d = folderMapping(SHARD2);
+    fs.renameSync(path.join(d, "model.safetensors.index.json"), path.join(root, "index-outside.json"));
+    fs.symlinkSync(path.join(root, "index-outside.json"), path.join(d, "model.safetensors.index.json"));
+    expect(openError(d)).toMatch(/model\.safetensors\.index\.json is a symlink to .*index-outside\.json, outside the model folder/);
+    fs.rmSync(path.join(d, "config.json"));
+    fs.symlinkSync(path.join(root, "secret.txt"), path.join(d, "config.json"));
+    let msg = "";
+    try {
+      readPhiConfig(d);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/config\.json is a symlink to .*secret\.txt, outside the model folder/);
+    expect(msg).not.toContain("SECRET");
+  });
+
+  test("a FIFO as a shard inside the folder is refused at once (it used to hang)", async () => {
+    const d = folderMapping(SHARD2);
+    fs.rmSync(path.join(d, SHARD2));
+    execFileSync("mkfifo", [path.join(d, SHARD2)]);
+    expect(openError(d)).toMatch(new RegExp(`${SHARD2}: a FIFO \\(named pipe\\), not a regular file`));
+    // and given directly as the file to open
+    expect(() => SafetensorsModel.open(path.join(d, SHARD2))).toThrow(/a FIFO \(named pipe\), not a regular file/);
   });
 });

@@ -10,7 +10,9 @@
 //   inference.ts  bandwidth- and compute-bound decoding speed; serving-fleet estimate
 //   plan.ts       planTraining(): the whole budget at once (the `npm run budget` CLI)
 //   format.ts     fmtInt / fmtSci / fmtPct / fmtBytes for reports
-//   article.ts    the article's own figures, quoted, to set beside ours
+//   article.ts    the article's own figures and inputs, quoted, to set beside ours
+//   corrections.ts  the arithmetic behind each correction of the article (formula as written, 12·L·d², number formats)
+//   cpu.ts        a CPU core's peak (lanes × FMA units × clock) and a matmul's measured FLOP/s
 //
 // For predicting a generation run (notebook 07, phi-2 on this machine):
 //   inferenceFlopsPerToken(N, attentionShape(cfg, nCtx))
@@ -37,4 +39,6 @@ export * from "./memory";
 export * from "./inference";
 export * from "./plan";
 export * from "./article";
+export * from "./corrections";
+export * from "./cpu";
 export * from "./format";

@@ -149,3 +149,47 @@ export function checkRun(r: TrainingRun, assumedMfu: number): RunCheck {
     assumedMfu,
   };
 }
+
+/** How well one fixed MFU predicts a set of runs: predicted ÷ reported GPU-hours, per run and overall. */
+export interface FixedMfuSpread {
+  mfu: number;
+  /** predicted ÷ reported, per run, in the order given. */
+  ratios: number[];
+  min: number;
+  max: number;
+  /** max ÷ min: how far apart the best- and worst-predicted runs are. 1 would be a perfect method. */
+  spread: number;
+}
+
+/**
+ * Predict every run at the SAME planning MFU (no run's reported hours used to set it),
+ * and compare with what was reported. Backing an MFU out of each run's own hours and then
+ * "reproducing" those hours would be circular; this is not.
+ */
+export function fixedMfuSpread(runs: readonly TrainingRun[], mfu: number): FixedMfuSpread {
+  if (runs.length === 0) throw new Error("fixedMfuSpread needs at least one run");
+  const ratios = runs.map((r) => checkRun(r, mfu).predictedHours / r.reportedHours);
+  const min = Math.min(...ratios);
+  const max = Math.max(...ratios);
+  return { mfu, ratios, min, max, spread: max / min };
+}
+
+/** Median of a non-empty list. */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Leave-one-out: predict each run at the median implied MFU of the OTHER runs — an
+ * out-of-sample check of "6·N·D at a typical MFU" that never sees the run it predicts.
+ */
+export function leaveOneOut(runs: readonly TrainingRun[]): { run: TrainingRun; mfu: number; ratio: number }[] {
+  if (runs.length < 2) throw new Error("leaveOneOut needs at least two runs");
+  const implied = runs.map((r) => checkRun(r, 0.5).impliedMfu);
+  return runs.map((r, i) => {
+    const mfu = median(implied.filter((_, j) => j !== i));
+    return { run: r, mfu, ratio: checkRun(r, mfu).predictedHours / r.reportedHours };
+  });
+}

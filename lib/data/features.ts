@@ -1,6 +1,6 @@
 // From a series to (X, y): the lecture's x1 is yesterday's value, x2 the day
 // before, … so a k-day model sees the k previous days.
-import { DailySeries, DataError, dayNumber, isoFromDay } from "./series";
+import { DailySeries, DataError, TEST_DAYS_LIMITS, TRAIN_YEARS_LIMITS, dayNumber, isoFromDay } from "./series";
 
 export interface Dataset {
   X: number[][]; // [n, k]: X[i][j] = value j+1 days before dates[i]
@@ -53,7 +53,13 @@ export interface SplitOptions {
 export function chronologicalSplit(s: DailySeries, maxLag: number, opts: SplitOptions = {}): Split {
   const trainYears = opts.trainYears ?? 4;
   const testDays = opts.testDays ?? 365;
-  if (!(trainYears > 0) || !(testDays > 0)) throw new DataError(`chronologicalSplit: trainYears and testDays must be positive`);
+  const Y = TRAIN_YEARS_LIMITS;
+  const T = TEST_DAYS_LIMITS;
+  if (!(trainYears >= Y.min && trainYears <= Y.max)) throw new DataError(`chronologicalSplit: trainYears must be in [${Y.min}, ${Y.max}], got ${trainYears}`);
+  if (!(Number.isInteger(testDays) && testDays >= T.min && testDays <= T.max))
+    throw new DataError(`chronologicalSplit: testDays must be a whole number in [${T.min}, ${T.max}], got ${testDays}`);
+  if (!(Number.isInteger(maxLag) && maxLag >= 0)) throw new DataError(`chronologicalSplit: maxLag must be a whole number ≥ 0, got ${maxLag}`);
+  if (s.dates.length === 0) throw new DataError(`${s.source}: the series is empty`);
   const last = dayNumber(s.dates[s.dates.length - 1]);
   const testStart = last - testDays + 1;
   const trainEnd = testStart - 1;
@@ -64,7 +70,7 @@ export function chronologicalSplit(s: DailySeries, maxLag: number, opts: SplitOp
   const needed = trainEnd - trainStart + 1 + testDays + maxLag;
   if (trainStart - maxLag < dayNumber(s.dates[0]))
     throw new DataError(
-      `${s.source}: the series has ${s.values.length} days; ${trainYears} training year(s) + ${testDays} test days + ${maxLag} days of history need ${needed} days. Use fewer training years (trainYears) or test days (testDays).`,
+      `${s.source}: the series has ${s.values.length} days; ${trainYears} training year(s) + ${testDays} test days + ${maxLag} days of history need ${needed} days. Use fewer training years (COURSE_TRAIN_YEARS, option trainYears) or test days (COURSE_TEST_DAYS, option testDays).`,
     );
   return {
     train: { start: isoFromDay(trainStart), end: isoFromDay(trainEnd) },
@@ -98,4 +104,85 @@ export function slicePeriod(s: DailySeries, p: Period): { dates: string[]; value
     }
   });
   return { dates, values };
+}
+
+// ---------------------------------------------------------------- validation
+
+/** Train, validation and test periods, in that order in time, with no day in two of them. */
+export interface ValidationSplit {
+  train: Period;
+  validation: Period;
+  test: Period;
+}
+
+/**
+ * Carve a validation period out of the end of a split's training period: the
+ * `valDays` days just before the test period (default: as many days as the test
+ * period). Model choices (depth, width, learning rate) are made by training on
+ * `train` and measuring on `validation`; the chosen model is then trained on the
+ * whole of `split.train` (train + validation) and measured once on `test`.
+ * The test period is unchanged, and the days before `train` that a MAX_LAG model
+ * looks at were already checked by chronologicalSplit.
+ */
+export function withValidation(split: Split, valDays?: number): ValidationSplit {
+  const testDays = dayNumber(split.test.end) - dayNumber(split.test.start) + 1;
+  const days = valDays ?? testDays;
+  if (!Number.isInteger(days) || days < 1) throw new DataError(`withValidation: the validation period must be a whole number of days ≥ 1, got ${valDays}`);
+  const trainStart = dayNumber(split.train.start);
+  const trainEnd = dayNumber(split.train.end);
+  const trainDays = trainEnd - trainStart + 1;
+  if (days > trainDays - MIN_TRAIN_DAYS)
+    throw new DataError(
+      `the training period ${split.train.start} … ${split.train.end} has ${trainDays} days; ${days} validation days + at least ${MIN_TRAIN_DAYS} days to train on need ${days + MIN_TRAIN_DAYS}. ` +
+        `Use fewer validation days (COURSE_VAL_DAYS) or more training years (COURSE_TRAIN_YEARS).`,
+    );
+  const valStart = trainEnd - days + 1;
+  return {
+    train: { start: split.train.start, end: isoFromDay(valStart - 1) },
+    validation: { start: isoFromDay(valStart), end: split.train.end },
+    test: { ...split.test },
+  };
+}
+
+/** The fewest training days withValidation leaves (a model needs something to learn from). */
+export const MIN_TRAIN_DAYS = 28;
+
+/** Train, validation and test sets for a k-day model under a validation split. */
+export function trainValTest(s: DailySeries, k: number, split: ValidationSplit): { train: Dataset; validation: Dataset; test: Dataset } {
+  const all = lagFeatures(s, k);
+  return { train: inPeriod(all, split.train), validation: inPeriod(all, split.validation), test: inPeriod(all, split.test) };
+}
+
+/**
+ * The same validation and test periods with a training period of `years` years
+ * just before the validation period (calendar years, as chronologicalSplit; a fraction
+ * of a year counts 365 days per year). For a training-length sweep: only the amount of
+ * training data changes. Throws when the series has too few days before it.
+ */
+export function withTrainYears(s: DailySeries, maxLag: number, split: ValidationSplit, years: number): ValidationSplit {
+  if (!(years > 0)) throw new DataError(`withTrainYears: years must be positive, got ${years}`);
+  const trainEnd = dayNumber(split.validation.start) - 1;
+  const d = new Date(isoFromDay(trainEnd + 1) + "T00:00:00Z");
+  d.setUTCFullYear(d.getUTCFullYear() - Math.floor(years));
+  const trainStart = Math.round(d.getTime() / 86_400_000) - Math.round((years % 1) * 365);
+  const first = dayNumber(s.dates[0]);
+  if (trainStart - maxLag < first)
+    throw new DataError(
+      `${s.source}: ${years} training year(s) before ${split.validation.start} start on ${isoFromDay(trainStart)} and need ${maxLag} days of history before that, ` +
+        `but the series starts on ${s.dates[0]}. Use fewer training years.`,
+    );
+  return { ...split, train: { start: isoFromDay(trainStart), end: isoFromDay(trainEnd) } };
+}
+
+/** Which of `years` fit withTrainYears on this series (for a sweep that adapts to the data). */
+export function trainYearsThatFit(s: DailySeries, maxLag: number, split: ValidationSplit, years: number[]): number[] {
+  return years.filter((y) => {
+    try {
+      withTrainYears(s, maxLag, split, y);
+      return true;
+    } catch (e) {
+      if (e instanceof DataError) return false;
+      throw e;
+    }
+  });
 }

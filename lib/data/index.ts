@@ -5,10 +5,13 @@
 //   COURSE_CSV=path/to/export.csv            a YouTube Studio export (Date, Views)
 //   COURSE_DATE_COLUMN=… COURSE_VALUE_COLUMN=…   any CSV's date and value columns
 //   COURSE_TRAIN_YEARS=4  COURSE_TEST_DAYS=365   the chronological split
+//   COURSE_VAL_DAYS=365                       validation days, carved from the end of training
+//   COURSE_FILL_GAPS=linear|previous|zero        fill missing days (default: stop, list them)
+// A relative COURSE_CSV is read from the directory you ran the command in (csv.ts: userDir).
 import { loadBirths } from "./births";
-import { loadCsvFile } from "./csv";
-import { DailySeries } from "./series";
-import { Split, SplitOptions, chronologicalSplit } from "./features";
+import { loadCsvFile, resolveUserPath, userDir } from "./csv";
+import { DailySeries, DataError, GAP_FILLS, GapFill, TEST_DAYS_LIMITS, TRAIN_YEARS_LIMITS } from "./series";
+import { Split, SplitOptions, ValidationSplit, chronologicalSplit, withValidation } from "./features";
 import { inThousands } from "./series";
 
 export * from "./series";
@@ -16,29 +19,42 @@ export * from "./csv";
 export * from "./features";
 export { loadBirths } from "./births";
 
-/** The course's series: COURSE_CSV when set, else the built-in US births. */
+/** The course's series: COURSE_CSV when set, else the built-in US births. Every error names the variable. */
 export function loadCourseSeries(env: NodeJS.ProcessEnv = process.env): DailySeries {
-  const path = env.COURSE_CSV;
-  if (!path) return loadBirths();
+  const given = env.COURSE_CSV;
+  const fill = env.COURSE_FILL_GAPS;
+  if (fill !== undefined && fill !== "" && !GAP_FILLS.includes(fill as GapFill))
+    throw new DataError(
+      `COURSE_FILL_GAPS must be one of ${GAP_FILLS.join(", ")} (or unset, to stop and list the missing days); got "${fill}"`,
+    );
+  const fillGaps = fill ? (fill as GapFill) : undefined;
+  if (!given) return loadBirths();
   const dateColumn = env.COURSE_DATE_COLUMN;
   const valueColumn = env.COURSE_VALUE_COLUMN;
-  if (dateColumn || valueColumn) {
-    if (!dateColumn || !valueColumn) throw new Error("set both COURSE_DATE_COLUMN and COURSE_VALUE_COLUMN (or neither, for a YouTube export)");
-    return loadCsvFile(path, { dateColumn, valueColumn });
+  if ((dateColumn || valueColumn) && !(dateColumn && valueColumn))
+    throw new DataError("set both COURSE_DATE_COLUMN and COURSE_VALUE_COLUMN (or neither, for a YouTube export)");
+  const path = resolveUserPath(given, env);
+  try {
+    return loadCsvFile(path, { dateColumn, valueColumn, fillGaps });
+  } catch (e) {
+    if (!(e instanceof DataError) || path === given) throw e;
+    // say where a relative path was looked for
+    throw new DataError(`${e.message} (COURSE_CSV=${given}, read from ${userDir(env)})`);
   }
-  return loadCsvFile(path);
 }
 
 /** The split options from COURSE_TRAIN_YEARS / COURSE_TEST_DAYS (defaults: 4 years, 365 days). */
 export function courseSplitOptions(env: NodeJS.ProcessEnv = process.env): SplitOptions {
-  const num = (name: string): number | undefined => {
+  const num = (name: string, lim: { min: number; max: number }, whole: boolean): number | undefined => {
     const v = env[name];
     if (v === undefined || v === "") return undefined;
-    const n = Number(v);
-    if (!(n > 0)) throw new Error(`${name} must be a positive number, got "${v}"`);
+    const kind = whole ? "a whole number" : "a number";
+    // plain decimals only: Number() would also take "0x10", "Infinity" and "1e20"
+    const n = (whole ? /^\d+$/ : /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/).test(v.trim()) ? Number(v) : Number.NaN;
+    if (!(n >= lim.min && n <= lim.max)) throw new DataError(`${name} must be ${kind} in [${lim.min}, ${lim.max}], got "${v}"`);
     return n;
   };
-  return { trainYears: num("COURSE_TRAIN_YEARS"), testDays: num("COURSE_TEST_DAYS") };
+  return { trainYears: num("COURSE_TRAIN_YEARS", TRAIN_YEARS_LIMITS, false), testDays: num("COURSE_TEST_DAYS", TEST_DAYS_LIMITS, true) };
 }
 
 /** The most past days any model of the course looks at (notebook 03's 56-day model). */
@@ -48,8 +64,28 @@ export const MAX_LAG = 56;
  * What notebooks 02–05 start from, as notebook 01 builds it step by step: the
  * course's series in thousands, and its chronological split (made for MAX_LAG, so
  * every model, whatever the days it looks at, is trained and tested on the same days).
+ * `valSplit` is the same split with a validation period (COURSE_VAL_DAYS days,
+ * default as many as the test period) carved from the end of the training period;
+ * it is built when read, so notebooks that do not use it run on splits too short for it.
  */
-export function courseData(env: NodeJS.ProcessEnv = process.env): { series: DailySeries; split: Split } {
+export function courseData(env: NodeJS.ProcessEnv = process.env): { series: DailySeries; split: Split; valSplit: ValidationSplit } {
   const series = inThousands(loadCourseSeries(env));
-  return { series, split: chronologicalSplit(series, MAX_LAG, courseSplitOptions(env)) };
+  const split = chronologicalSplit(series, MAX_LAG, courseSplitOptions(env));
+  return {
+    series,
+    split,
+    // Computed when read, so a split too short for validation only fails where validation is used.
+    get valSplit(): ValidationSplit {
+      return withValidation(split, courseValDays(env));
+    },
+  };
+}
+
+/** COURSE_VAL_DAYS: a whole number of days ≥ 1, or undefined when unset. */
+export function courseValDays(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env.COURSE_VAL_DAYS;
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`COURSE_VAL_DAYS must be a whole number of days ≥ 1, got "${v}"`);
+  return n;
 }

@@ -94,3 +94,25 @@ export function logSpacedEpochs(numEpochs: number, count: number): number[] {
   for (let i = 0; i < count; i++) out.add(Math.round(Math.expm1((Math.log1p(numEpochs) * i) / Math.max(1, count - 1))));
   return [...out].sort((a, b) => a - b);
 }
+
+/**
+ * The largest constant learning rate for which full-batch gradient descent on the MSE
+ * of y = b + w·x1 converges: 2 / λmax, λmax the largest eigenvalue of the (constant)
+ * Hessian H = 2·[[1, x̄], [x̄, mean(x1²)]]. Above it every step overshoots by more than
+ * the last and the loss grows without bound; below it the descent settles.
+ */
+export function mseStepLimit(x1: ArrayLike<number>): number {
+  const n = x1.length;
+  if (n === 0) throw new Error("mseStepLimit: no data");
+  let m1 = 0;
+  let m2 = 0;
+  for (let i = 0; i < n; i++) {
+    m1 += x1[i] / n;
+    m2 += (x1[i] * x1[i]) / n;
+  }
+  // Eigenvalues of [[1, m1], [m1, m2]]: (tr ± √(tr² − 4·det)) / 2.
+  const tr = 1 + m2;
+  const det = m2 - m1 * m1;
+  const lambdaMax = 2 * ((tr + Math.sqrt(Math.max(0, tr * tr - 4 * det))) / 2);
+  return 2 / lambdaMax;
+}

@@ -1,7 +1,7 @@
 // The pictures of notebook 02, as plotly figures: gradient descent walking down
 // L(w) with its tangent, and the (b, w) path on the loss-surface contour, each with
 // a slider over the steps (lib/plot-anim.ts).
-import { Figure, Json, contour, layout, line, scatter } from "../plot";
+import { Figure, Json, contour, layout, line, scatter, surface } from "../plot";
 import { SliderStep, stepSlider, tangentLine } from "../plot-anim";
 import { Step } from "./descent";
 
@@ -54,6 +54,61 @@ export function walkFigure(curveW: number[], curveL: number[], walk: WalkPoint[]
   };
 }
 
+// ---- the loss surface L(b, w) ----
+//
+// One colour convention for every loss picture: Viridis, low loss DARK (purple), high
+// loss bright (yellow), and the lowest grid point marked with a labelled ✕, so "the
+// dark valley" in the text and the colours agree and the minimum needs no guessing.
+
+/** Viridis with the minimum dark. */
+export const LOSS_COLORSCALE = "Viridis";
+
+/** The grid point with the lowest value: z[i][j] = L(bs[j], ws[i]). */
+export function gridMinimum(bs: number[], ws: number[], z: number[][]): { b: number; w: number; L: number } {
+  let best = { b: bs[0], w: ws[0], L: Infinity };
+  z.forEach((row, i) => row.forEach((L, j) => {
+    if (L < best.L) best = { b: bs[j], w: ws[i], L };
+  }));
+  return best;
+}
+
+/** A labelled marker at the grid minimum, for a contour/heatmap of z. */
+export function minimumMarker(bs: number[], ws: number[], z: number[][], label = "grid minimum"): Json {
+  const m = gridMinimum(bs, ws, z);
+  return scatter([m.b], [m.w], label, {
+    mode: "markers+text",
+    text: [label],
+    textposition: "top right",
+    textfont: { color: "#ffffff", size: 13 },
+    marker: { color: "#ffffff", size: 13, symbol: "x", line: { color: "#000000", width: 1 } },
+  });
+}
+
+/** The contour of z over (b, w): dark = low. `colorValues` (e.g. log10 z) colours it if given; the marker uses z. */
+export function lossContourTraces(bs: number[], ws: number[], z: number[][], opts: { zTitle?: string; colorValues?: number[][]; label?: string } = {}): Json[] {
+  return [
+    contour(bs, ws, opts.colorValues ?? z, { colorscale: LOSS_COLORSCALE, contours: { coloring: "heatmap" }, colorbar: { title: { text: opts.zTitle ?? "L (k)" } }, name: "L" }),
+    minimumMarker(bs, ws, z, opts.label),
+  ];
+}
+
+/** The loss surface as a contour with its labelled minimum. */
+export function lossContourFigure(bs: number[], ws: number[], z: number[][], title: string, opts: { zTitle?: string; colorValues?: number[][]; label?: string } = {}): Figure {
+  return { data: lossContourTraces(bs, ws, z, opts), layout: layout(title, "b (k)", "w") };
+}
+
+/** The same surface in 3-D, dark = low, with the minimum marked. */
+export function lossSurface3dFigure(bs: number[], ws: number[], z: number[][], title: string, zTitle = "L (k)"): Figure {
+  const m = gridMinimum(bs, ws, z);
+  return {
+    data: [
+      surface(bs, ws, z, { colorscale: LOSS_COLORSCALE, showscale: false }),
+      { type: "scatter3d", mode: "markers+text", x: [m.b], y: [m.w], z: [m.L], text: ["grid minimum"], name: "grid minimum", marker: { color: "#d62728", size: 6 } },
+    ],
+    layout: { title: { text: title }, scene: { xaxis: { title: { text: "b (k)" } }, yaxis: { title: { text: "w" } }, zaxis: { title: { text: zTitle } } } },
+  };
+}
+
 export interface PathOnSurface {
   name: string;
   steps: Step[]; // recorded steps of a 1-day descent (w has one entry)
@@ -72,14 +127,15 @@ export function pathsOnContourFigure(bs: number[], ws: number[], z: number[][], 
     label: s.epoch.toLocaleString("en-US"),
     traces: paths.flatMap((p) => [upTo(p, t), { x: [p.steps[t].b], y: [p.steps[t].w[0]] }]),
   }));
-  const traces: Json[] = [
-    contour(bs, ws, z, { colorscale: "Viridis", reversescale: true, contours: { coloring: "heatmap" }, colorbar: { title: { text: zTitle } }, name: "L" }),
-  ];
+  const [surfaceTrace, minTrace] = lossContourTraces(bs, ws, z, { zTitle });
+  const traces: Json[] = [surfaceTrace];
+  // Paths: coloured lines whose markers have a black rim, visible on dark and bright parts alike.
   for (const p of paths) {
     const all = upTo(p, n - 1);
-    traces.push(line(all.x, all.y, p.name, { mode: "lines+markers", line: { color: p.color, width: 2 }, marker: { size: 4 } }));
-    traces.push(scatter([p.steps[n - 1].b], [p.steps[n - 1].w[0]], `${p.name}: now`, { marker: { color: p.color, size: 12, symbol: "x" }, showlegend: false }));
+    traces.push(line(all.x, all.y, p.name, { mode: "lines+markers", line: { color: p.color, width: 2.5 }, marker: { size: 5, line: { color: "#000000", width: 1 } } }));
+    traces.push(scatter([p.steps[n - 1].b], [p.steps[n - 1].w[0]], `${p.name}: now`, { marker: { color: p.color, size: 12, symbol: "diamond", line: { color: "#000000", width: 1.5 } }, showlegend: false }));
   }
+  traces.push(minTrace); // after the paths: the slider restyles traces 1 … 2·paths by index
   const animated = paths.flatMap((_, i) => [1 + 2 * i, 2 + 2 * i]);
   return {
     data: traces,

@@ -10,20 +10,31 @@
 //      gradient settles instead of bouncing around the minimum;
 //   3. keeps the best iterate seen (a standard safeguard for subgradient methods);
 //   4. maps (b, w) back to the original units.
-// No randomness: start at zero, full batch, so a rerun gives the same numbers.
+// Full batch: without a seed it starts at zero and a rerun gives the same numbers;
+// with a seed it starts at a random point (the same point for the same seed), which
+// shows that every start ends at the same minimum (the loss is convex, notebook 02).
+import { mulberry32 } from "../random";
 import { Linear, LossName, Matrix, lossAndGradient, toMatrix } from "./model";
 
-export interface FitOptions {
+export interface LinearFitOptions {
   loss?: LossName; // default "mae", the lecture's loss
   numEpochs?: number; // default 2000
   lr?: number; // Adam's peak step size in standardised units (default 0.05)
   /** Record the training loss every `recordEvery` epochs (default 10). */
   recordEvery?: number;
+  /**
+   * Start at a random point instead of zero: every standardised parameter uniform in
+   * [−1, 1] (i.e. the start's predictions are within about ±(k+1) standard deviations of y's mean).
+   */
+  seed?: number;
+  /** Start exactly here (original units) instead; overrides `seed`. */
+  start?: Linear;
 }
 
-export interface FitResult extends Linear {
+export interface LinearFitResult extends Linear {
   L: number; // training loss at (b, w), original units
-  epochs: number;
+  numEpochs: number;
+  start: Linear; // where the descent started, original units
   history: { epoch: number; L: number }[]; // training loss while fitting, original units
 }
 
@@ -68,8 +79,17 @@ function unscale(s: Scaling, c: number, v: Float64Array): Linear {
   return { b, w };
 }
 
+/** The inverse of unscale: original (b, w) to standardised (c, v). */
+function rescale(s: Scaling, p: Linear): { c: number; v: Float64Array } {
+  if (p.w.length !== s.mu.length) throw new Error(`fitLinear: start has ${p.w.length} weights, X has ${s.mu.length} columns`);
+  const v = Float64Array.from(p.w, (wj, j) => (wj * s.sd[j]) / s.sy);
+  let c = p.b - s.my;
+  for (let j = 0; j < v.length; j++) c += p.w[j] * s.mu[j];
+  return { c: c / s.sy, v };
+}
+
 /** Fit y = b + X·w by minimising the loss (MAE by default) on the training data. */
-export function fitLinear(X: readonly (readonly number[])[] | Matrix, y: ArrayLike<number>, opts: FitOptions = {}): FitResult {
+export function fitLinear(X: readonly (readonly number[])[] | Matrix, y: ArrayLike<number>, opts: LinearFitOptions = {}): LinearFitResult {
   const M = "data" in X ? X : toMatrix(X);
   const loss = opts.loss ?? "mae";
   const numEpochs = opts.numEpochs ?? 2000;
@@ -81,8 +101,11 @@ export function fitLinear(X: readonly (readonly number[])[] | Matrix, y: ArrayLi
   const beta1 = 0.9;
   const beta2 = 0.999;
   const eps = 1e-8;
-  let c = 0;
-  const v = new Float64Array(k); // [k]
+  const r = opts.seed === undefined ? () => 0.5 : mulberry32(opts.seed);
+  let c = 2 * r() - 1;
+  let v = Float64Array.from({ length: k }, () => 2 * r() - 1); // [k]
+  if (opts.start) ({ c, v } = rescale(s, opts.start));
+  const start = unscale(s, c, v);
   const m = new Float64Array(k + 1); // [k+1], index 0 = c
   const u = new Float64Array(k + 1);
   const yHat = new Float64Array(M.n);
@@ -108,5 +131,5 @@ export function fitLinear(X: readonly (readonly number[])[] | Matrix, y: ArrayLi
     }
   }
   const p = unscale(s, best.c, best.v);
-  return { ...p, L: best.L * toOriginal, epochs: numEpochs, history };
+  return { ...p, L: best.L * toOriginal, numEpochs, start, history };
 }

@@ -3,4 +3,5 @@
 export * from "./model";
 export * from "./descent";
 export * from "./fit";
+export * from "./grid";
 export * from "./figures";

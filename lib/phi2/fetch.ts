@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { plainNameProblem } from "./folder";
 
 export const PHI2_REPO = "microsoft/phi-2";
 
@@ -55,12 +56,24 @@ export function defaultHubClient(): HubClient {
 }
 
 /** Files a phi model needs: config, tokenizer, weights (+ README and LICENSE, to keep the terms beside them). */
-const WANTED = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|added_tokens\.json|vocab\.json|merges\.txt|model\.safetensors\.index\.json|[^/]+\.safetensors|README\.md|LICENSE)$/;
+const WANTED = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|added_tokens\.json|vocab\.json|merges\.txt|model\.safetensors\.index\.json|[^/\\]+\.safetensors|README\.md|LICENSE)$/;
 
-/** From the Hub's listing, the files to download (top level only; no .bin/.pt duplicates of the weights). */
+/**
+ * From the Hub's listing, the files to download (top level only; no .bin/.pt
+ * duplicates of the weights). The listing is untrusted like the files: a wanted
+ * name that is not a plain file name (a "\\" or ".." in it, see folder.ts) is refused.
+ */
 export function selectFiles(entries: readonly HubEntry[]): RemoteFile[] {
+  for (const e of entries) {
+    if (e.type !== "file" || typeof e.path !== "string" || e.path.includes("/")) continue; // subfolders: not downloaded
+    const base = e.path.split("\\").at(-1)!;
+    const problem = plainNameProblem(e.path);
+    if (problem !== null && (WANTED.test(base) || /\.safetensors$/.test(e.path))) {
+      throw new Error(`the Hub's file listing names ${JSON.stringify(e.path)}, which ${problem}; refusing to download`);
+    }
+  }
   return entries
-    .filter((e) => e.type === "file" && WANTED.test(e.path))
+    .filter((e) => e.type === "file" && WANTED.test(e.path) && plainNameProblem(e.path) === null)
     .map((e) => (e.lfs ? { path: e.path, size: e.lfs.size, sha256: e.lfs.oid } : { path: e.path, size: e.size, gitSha1: e.oid }))
     .sort((a, b) => a.path.localeCompare(b.path));
 }
@@ -145,9 +158,21 @@ export interface FetchOptions {
 
 /** Download one file to dir/path via dir/path.part, resuming; verifies, then renames. */
 export async function downloadFile(client: HubClient, repo: string, revision: string, remote: RemoteFile, dir: string, onBytes: (n: number) => void, log: (s: string) => void): Promise<void> {
+  const problem = plainNameProblem(remote.path);
+  if (problem !== null) throw new Error(`${repo}: file name ${JSON.stringify(remote.path)} ${problem}; refusing to download it`);
   const dest = path.join(dir, remote.path);
   const part = dest + ".part";
-  const sizeOf = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : null);
+  // what is on disk must be our own regular files: never write through a symlink
+  const sizeOf = (f: string) => {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(f);
+    } catch {
+      return null;
+    }
+    if (!st.isFile()) throw new Error(`${f}: ${st.isSymbolicLink() ? "a symlink" : "not a regular file"}; refusing to write to it (remove it and run again)`);
+    return st.size;
+  };
   const plan = planDownload(remote.size, sizeOf(dest), sizeOf(part));
   if (plan.action === "done") {
     const bad = await verifyFile(dest, remote);
@@ -201,12 +226,58 @@ export async function fetchModel(opts: FetchOptions): Promise<RemoteFile[]> {
   const total = files.reduce((s, f) => s + f.size, 0);
   log(`${repo}@${revision}: ${files.length} files, ${fmtBytes(total)} → ${opts.dir}`);
   fs.mkdirSync(opts.dir, { recursive: true });
-  let done = 0;
-  for (const f of files) {
-    await downloadFile(client, repo, revision, f, opts.dir, (n) => {
-      done += n;
-      opts.onProgress?.(done, total, f.path);
-    }, log);
+  const releaseLock = lockFolder(opts.dir);
+  try {
+    let done = 0;
+    for (const f of files) {
+      await downloadFile(client, repo, revision, f, opts.dir, (n) => {
+        done += n;
+        opts.onProgress?.(done, total, f.path);
+      }, log);
+    }
+  } finally {
+    releaseLock();
   }
   return files;
+}
+
+/** The lock file that keeps two downloads from appending to the same `.part` files. */
+export const LOCK_NAME = ".fetch-phi2.lock";
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by someone else
+  }
+}
+
+/**
+ * Take `dir`'s download lock: a file created exclusively ("wx": fails if it exists),
+ * holding our pid and start time. Returns the function that removes it.
+ */
+export function lockFolder(dir: string): () => void {
+  const file = path.join(dir, LOCK_NAME);
+  try {
+    fs.writeFileSync(file, JSON.stringify({ pid: process.pid, started: new Date().toISOString() }) + "\n", { flag: "wx" });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new Error(`${file}: cannot create the download lock (${(e as Error).message})`);
+    let holder: { pid?: unknown; started?: unknown } = {};
+    try {
+      holder = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch {
+      // unreadable or half-written: reported as stale below
+    }
+    const pid = typeof holder.pid === "number" ? holder.pid : null;
+    const since = typeof holder.started === "string" ? ` since ${holder.started}` : "";
+    if (pid !== null && pidAlive(pid)) {
+      throw new Error(`another download into ${dir} is running (pid ${pid}${since}; lock file ${file}): wait for it to finish, or stop it first`);
+    }
+    throw new Error(
+      `${file}: a stale download lock (${pid === null ? "no readable pid" : `pid ${pid} is not running`}${since}), left by a download that was killed; ` +
+        "if no other download into this folder is running, delete that file and run again",
+    );
+  }
+  return () => fs.rmSync(file, { force: true });
 }

@@ -16,6 +16,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { decodeToF32 } from "./f16";
+import { existsInFolder, fileInFolder, openRegular } from "./folder";
 
 /** Bytes per element of every dtype the safetensors format defines. */
 export const SAFETENSORS_DTYPES: Record<string, number> = {
@@ -81,9 +82,10 @@ export class SafetensorsFile {
     }
   }
 
+  /** Open `file` (a path the user named, or one `fileInFolder` checked). A FIFO or a directory is refused, not waited on. */
   static open(file: string): SafetensorsFile {
     if (!fs.existsSync(file)) throw new SafetensorsError(file, "file not found");
-    return new SafetensorsFile(file, fs.openSync(file, "r"));
+    return new SafetensorsFile(file, openRegular(file));
   }
 
   private parseHeader(): number {
@@ -192,33 +194,47 @@ export class SafetensorsModel {
     }
   }
 
-  /** Open `p`: a .safetensors file, or a model directory. */
+  /**
+   * Open `p`: a .safetensors file, or a model directory. In a directory only plain
+   * file names inside it are opened (see folder.ts): every shard the index names is
+   * checked before any shard is opened.
+   */
   static open(p: string): SafetensorsModel {
     if (!fs.existsSync(p)) throw new Error(`${p}: not found`);
-    if (fs.statSync(p).isFile()) return new SafetensorsModel(p, [SafetensorsFile.open(p)]);
-    const index = path.join(p, "model.safetensors.index.json");
-    if (fs.existsSync(index)) {
-      let weightMap: Record<string, string>;
+    if (!fs.statSync(p).isDirectory()) return new SafetensorsModel(p, [SafetensorsFile.open(p)]);
+    const INDEX = "model.safetensors.index.json";
+    if (existsInFolder(p, INDEX)) {
+      const index = fileInFolder(p, INDEX);
+      let json: unknown;
+      const fd = openRegular(index);
       try {
-        weightMap = JSON.parse(fs.readFileSync(index, "utf8")).weight_map;
+        json = JSON.parse(fs.readFileSync(fd, "utf8"));
       } catch (e) {
         throw new Error(`${index}: not valid JSON (${(e as Error).message})`);
+      } finally {
+        fs.closeSync(fd);
       }
-      if (typeof weightMap !== "object" || weightMap === null) throw new Error(`${index}: no "weight_map" object`);
-      const shardNames = [...new Set(Object.values(weightMap))].sort();
+      const weightMap = (json as { weight_map?: unknown } | null)?.weight_map;
+      if (typeof weightMap !== "object" || weightMap === null || Array.isArray(weightMap)) throw new Error(`${index}: no "weight_map" object`);
+      // every shard name is checked (plain name, inside the folder, a regular file) before one is opened
+      const full: Record<string, string> = {};
+      const shardFiles = new Set<string>();
+      for (const [name, s] of Object.entries(weightMap as Record<string, unknown>)) {
+        if (typeof s !== "string") throw new SafetensorsError(index, `weight_map entry is ${JSON.stringify(s)}, not a shard file name`, name);
+        full[name] = fileInFolder(p, s, { source: index, what: `tensor "${name}"` });
+        shardFiles.add(full[name]);
+      }
       const files: SafetensorsFile[] = [];
       try {
-        for (const s of shardNames) files.push(SafetensorsFile.open(path.join(p, s)));
-        const full: Record<string, string> = {};
-        for (const [name, s] of Object.entries(weightMap)) full[name] = path.join(p, s);
+        for (const f of [...shardFiles].sort()) files.push(SafetensorsFile.open(f));
         return new SafetensorsModel(p, files, full, index);
       } catch (e) {
         for (const f of files) f.close();
         throw e;
       }
     }
-    const single = path.join(p, "model.safetensors");
-    if (fs.existsSync(single)) return new SafetensorsModel(p, [SafetensorsFile.open(single)]);
+    const SINGLE = "model.safetensors";
+    if (existsInFolder(p, SINGLE)) return new SafetensorsModel(p, [SafetensorsFile.open(fileInFolder(p, SINGLE))]);
     throw new Error(`${p}: neither model.safetensors.index.json nor model.safetensors found`);
   }
 

@@ -8,7 +8,9 @@
 // node-llama-cpp is ESM and optional: it is imported by name at run time, so this
 // file compiles and the bench runs (printing our row alone) when it is absent.
 
+import * as fs from "node:fs";
 import * as os from "node:os";
+import * as path from "node:path";
 
 /** The part of node-llama-cpp's API used here (3.x). */
 interface Token {
@@ -36,18 +38,21 @@ interface NodeLlamaCpp {
   getLlama(opts: { gpu: false; build: "never"; maxThreads?: number; logLevel?: string; progressLogs?: boolean }): Promise<Llama>;
 }
 
+/** The version of an installed package, from node_modules/<name>/package.json above this file ("?" if not found). */
+function packageVersion(name: string): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, "node_modules", name, "package.json");
+    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
+    if (path.dirname(dir) === dir) return "?";
+  }
+}
+
 /** node-llama-cpp if it is installed (and its prebuilt binary loads), else why not. */
 export async function loadNodeLlamaCpp(): Promise<{ lib: NodeLlamaCpp; version: string } | { lib: null; why: string }> {
   const name = "node-llama-cpp"; // optional dependency: not a static import, so the build does not need it
   try {
     const lib = (await import(name)) as NodeLlamaCpp;
-    let version = "?";
-    try {
-      version = (require(`${name}/package.json`) as { version: string }).version;
-    } catch {
-      // exports may hide package.json: the version is only informative
-    }
-    return { lib, version };
+    return { lib, version: packageVersion(name) };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" ? "node-llama-cpp is not installed (it is an optional dependency: npm install --include=optional)" : (e as Error).message;

@@ -109,7 +109,8 @@ export async function trainNet(model: tf.LayersModel, train: XY, opts: TrainOpti
   const label = opts.label ?? model.name;
   const lr0 = opts.lr ?? 0.01;
   const lrEnd = opts.lrEnd ?? lr0;
-  const forward = denseForward(model) ?? ((x: tf.Tensor) => model.apply(x) as tf.Tensor);
+  // COURSE_DENSE_FORWARD=0: the layers API's model.apply (only to measure what denseForward gives).
+  const forward = (process.env.COURSE_DENSE_FORWARD === "0" ? null : denseForward(model)) ?? ((x: tf.Tensor) => model.apply(x) as tf.Tensor);
   const varList = model.trainableWeights.map((w) => w.read() as tf.Variable); // only this model's weights
   // Adam on the host (HostAdam below) by default: tf.train.adam's ~15 small kernels per
   // weight tensor per step cost more than the arithmetic. COURSE_ADAM=tfjs: the original.

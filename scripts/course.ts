@@ -10,7 +10,7 @@
 // A failing cell stops its notebook; the run goes on with the next notebook and
 // exits 1 at the end, after printing the notebook, the cell and the real error.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { COURSE_CWD, userDir } from "../lib/data/csv";
 import { ArgsError, defineCli, formatArgsError, helpText, parseCli } from "./args";
@@ -57,10 +57,10 @@ export function parseCourseArgs(argv: string[], env: NodeJS.ProcessEnv = process
 }
 
 /** Copy the pieces of MathJax 2 and require.js the exported pages load. */
-function copyAssets(out: string): void {
+export function copyAssets(out: string): void {
   const assets = join(out, "assets");
   const mj = dirname(require.resolve("mathjax/MathJax.js"));
-  const parts = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "extensions", "jax/input/TeX", "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en"];
+  const parts = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions", "jax/input/TeX", "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en"];
   for (const p of parts) {
     const dst = join(assets, "mathjax", p);
     if (!existsSync(dst)) cpSync(join(mj, p), dst, { recursive: true });
@@ -157,8 +157,12 @@ export function main(argv: string[]): number {
   }
 
   let failed = 0;
+  let pages = 0;
   for (const name of chosen) {
     process.stdout.write(`▶ ${name} … `);
+    // A page from an earlier run must not pass for this run's.
+    const page = join(out, `${name}.html`);
+    for (const f of [page, join(out, `${name}.ipynb`)]) rmSync(f, { force: true });
     const r = spawnSync(
       python,
       [join(ROOT, "scripts", "nbexec.py"), join(nbDir, `${name}.ipynb`), "--out-ipynb", join(out, `${name}.ipynb`), "--out-html", join(out, `${name}.html`), "--cell-timeout", String(args.cellTimeout)],
@@ -170,14 +174,20 @@ export function main(argv: string[]): number {
       const j = JSON.parse(last) as { ok: boolean; error: string | null; cell: number | null; seconds: number };
       res = { notebook: name, seconds: j.seconds, ok: j.ok, error: j.error, cell: j.cell };
     } catch {
-      res = { notebook: name, seconds: 0, ok: false, error: `the notebook runner crashed:\n${(r.stderr ?? "").trim() || r.error?.message || "no output"}`, cell: null };
+      const how = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
+      const said = (r.stderr ?? "").trim() || "no output";
+      res = { notebook: name, seconds: 0, ok: false, error: `the notebook runner (scripts/nbexec.py) ended without a result (${how}):\n${said}`, cell: null };
     }
     results.set(name, res);
+    const wrote = existsSync(page);
+    if (wrote) pages++;
     if (res.ok) console.log(`ok  ${res.seconds.toFixed(1)} s`);
     else {
       failed++;
       console.log(`FAILED after ${res.seconds.toFixed(1)} s`);
-      console.error(`\n✗ ${name}.ipynb, cell ${res.cell ?? "?"} (counting code cells from 1):\n${res.error}\n  (the executed notebook and its page are in ${out})\n`);
+      const where = res.cell == null ? "" : `, cell ${res.cell} (counting code cells from 1)`;
+      const left = wrote ? `the executed notebook and its page, error included: ${page}` : "no page was written for it";
+      console.error(`\n✗ ${name}.ipynb${where}:\n${res.error}\n  (${left})\n`);
     }
   }
   const summary = all.filter((n) => results.has(n)).map((n) => {
@@ -186,7 +196,8 @@ export function main(argv: string[]): number {
   });
   writeFileSync(summaryPath, JSON.stringify(summary, null, 2) + "\n");
   writeIndex(out, all, nbDir, results);
-  console.log(`${chosen.length - failed} of ${chosen.length} notebook(s) ran; site: ${join(out, "index.html")}`);
+  const written = pages === 0 ? "no page written" : `${pages} page(s) written`;
+  console.log(`${chosen.length - failed} of ${chosen.length} notebook(s) ran; ${written}; index: ${join(out, "index.html")}`);
   return failed > 0 ? 1 : 0;
 }
 

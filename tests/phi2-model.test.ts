@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ARTICLE_PROMPT } from "../lib/phi2";
 import { readPhiConfig } from "../lib/phi2/config";
-import { argmax, generate, TextStream } from "../lib/phi2/generate";
+import { argmax, generate, generateBatch, TextStream } from "../lib/phi2/generate";
 import { createBackend } from "../lib/phi2/load";
 import { JsMatmul } from "../lib/phi2/matmul-js";
 import { applyRotary, PhiModel } from "../lib/phi2/model";
@@ -124,6 +124,44 @@ test("the fast backend (kernels/, when built: what `auto` picks) gives the same 
     expect(r.ids).toEqual(reference.greedy_max_length_40);
   } finally {
     await fast.close();
+  }
+});
+
+describe("batch decoding: several sequences per pass over the weights", () => {
+  const prompts = [reference.input_ids as number[], (reference.input_ids as number[]).slice(0, 4), [50256, 464, 3290]];
+  test("forwardBatch's logits equal each sequence's own forward", async () => {
+    const solo = prompts.map(() => model.newCache());
+    const together = prompts.map(() => model.newCache());
+    for (let b = 0; b < prompts.length; b++) {
+      await model.forward(prompts[b], solo[b]);
+      await model.forward(prompts[b], together[b]);
+    }
+    const next = [11, 262, 13];
+    const batch = await model.forwardBatch(next, together);
+    const V = model.config.vocabSize;
+    for (let b = 0; b < prompts.length; b++) {
+      expect(maxAbsDiff(batch.subarray(b * V, (b + 1) * V), await model.forward([next[b]], solo[b])), `sequence ${b}`).toBeLessThan(1e-5);
+      expect(together[b].length).toBe(prompts[b].length + 1);
+    }
+    await expect(model.forwardBatch([1, 2], [together[0], together[0]])).rejects.toThrow(/own cache/);
+  });
+
+  for (const kind of ["js", "wasm"] as const) {
+    test(`${kind}: generateBatch gives every sequence the ids generate() gives it alone`, async () => {
+      const st = SafetensorsModel.open(DIR);
+      const m = kind === "js" ? model : await PhiModel.load(st, readPhiConfig(DIR), await createBackend("wasm", { threads: 2 }));
+      st.close();
+      try {
+        const r = await generateBatch(m, prompts, { maxNewTokens: 12, eosTokenId: null });
+        expect(r.steps).toBe(11);
+        for (let b = 0; b < prompts.length; b++) {
+          expect(r.ids[b]).toEqual((await generate(m, prompts[b], { maxNewTokens: 12, eosTokenId: null })).ids);
+        }
+        expect(r.ids[0]).toEqual(reference.greedy_max_length_40.slice(0, 22));
+      } finally {
+        if (m !== model) await m.close();
+      }
+    });
   }
 });
 

@@ -13,6 +13,7 @@ export * from "./model";
 export * from "./random";
 export * from "./safetensors";
 export * from "./tokenizer";
+export * from "./traffic";
 
 /** The prompt of the article's phi-2 run (10 tokens with phi-2's tokenizer). */
 export const ARTICLE_PROMPT = "Write a detailed analogy between mathematics and a lighthouse.";

@@ -5,11 +5,11 @@ import * as path from "node:path";
 import type { PhiConfig } from "../lib/phi2/config";
 import { readPhiConfig } from "../lib/phi2/config";
 import { JsMatmul } from "../lib/phi2/matmul-js";
-import type { MatmulBackend, WeightSpec } from "../lib/phi2/matmul";
+import type { HoldDtype, MatmulBackend, WeightSpec } from "../lib/phi2/matmul";
 import { PhiModel } from "../lib/phi2/model";
 import { SafetensorsModel } from "../lib/phi2/safetensors";
 import {
-  compareSpreads, decodeBytesPerToken, matrixWeightsOf, measureBatchDecode, measureDecode, rooflineTokensPerSecond, spread,
+  compareSpreads, decodeBytesPerToken, matrixWeightsOf, measureBatchDecode, measureDecode, measureHolds, rooflineTokensPerSecond, spread,
 } from "../lib/phi2/traffic";
 
 const DIR = path.join(__dirname, "fixtures", "tiny-phi");
@@ -94,13 +94,40 @@ describe("batch decoding reads each weight once per step", () => {
     const single = await measureDecode(model, [1, 2, 3], { newTokens: 4, repeats: 3 });
     expect(single.samples).toHaveLength(3);
     expect(single.min).toBeGreaterThan(0);
-    const b = await measureBatchDecode(model, [1, 2, 3], 3, { newTokens: 4, repeats: 2 });
-    expect(b.steps).toBe(4);
-    expect(b.tokensPerSecond.samples).toHaveLength(2);
+    const [b1, b3] = await measureBatchDecode(model, [1, 2, 3], [1, 3], { newTokens: 4, repeats: 2 });
+    expect([b1.batch, b3.batch, b1.steps, b3.steps]).toEqual([1, 3, 4, 4]);
+    expect(b3.tokensPerSecond.samples).toHaveLength(2);
+    expect(b3.secondsPerStep.samples).toHaveLength(2);
     // aggregate rate = B tokens per step
-    b.tokensPerSecond.samples.forEach((tps, i) => expect(tps * b.secondsPerStep.samples[i]).toBeCloseTo(3, 6));
+    b3.tokensPerSecond.samples.forEach((tps, i) => expect(tps * b3.secondsPerStep.samples[i]).toBeCloseTo(3, 6));
     await expect(measureDecode(model, [1], { newTokens: 0, repeats: 1 })).rejects.toThrow(/newTokens/);
-    await expect(measureBatchDecode(model, [1], 0, { newTokens: 1, repeats: 1 })).rejects.toThrow(/batch/);
+    await expect(measureBatchDecode(model, [1], [0], { newTokens: 1, repeats: 1 })).rejects.toThrow(/batch/);
+  });
+});
+
+describe("measureHolds", () => {
+  test("times the formats that load together round-robin, retries a refused one alone, reports one that never loads", async () => {
+    const base = await PhiModel.random(TINY, new JsMatmul(), "F16", 5);
+    const order: string[] = [];
+    let f32Refusals = 0;
+    const load = async (hold: HoldDtype) => {
+      order.push(hold);
+      if (hold === "F32" && f32Refusals++ === 0) throw new Error("not enough memory beside the others");
+      if (hold === "Q8_0" && order.length > 2) throw new Error("still no room");
+      return PhiModel.random(TINY, new JsMatmul(), "F16", 5, { hold });
+    };
+    const r = await measureHolds(base, ["F32", "stored", "Q8_0"], load, [1, 2], { newTokens: 2, repeats: 2 });
+    expect(r.map((x) => x.hold)).toEqual(["F32", "stored", "Q8_0"]);
+    expect(r[0]).toMatchObject({ alone: true, why: "" }); // refused at first, measured alone afterwards
+    expect(r[0].tps!.samples).toHaveLength(2);
+    expect(r[1]).toMatchObject({ alone: false, why: "" });
+    expect(r[2]).toMatchObject({ alone: false, why: "" });
+    expect(r[0].bytes).toBe(4 * matrixWeightsOf(TINY)); // random embedding: no stored bytes
+    expect(r[2].bytes).toBe(matrixWeightsOf(TINY) * (1 + 4 / 32));
+    const never = await measureHolds(base, ["Q8_0"], async () => { throw new Error("no room at all"); }, [1], { newTokens: 1, repeats: 1 });
+    expect(never[0]).toMatchObject({ tps: null, why: "no room at all" });
+    expect(Number.isNaN(never[0].bytes)).toBe(true);
+    await base.close();
   });
 });
 

@@ -11,6 +11,7 @@
 
 import { bandwidthBoundTokensPerSecond, computeBoundTokensPerSecond } from "../compute/inference";
 import { generate, generateBatch } from "./generate";
+import type { HoldDtype } from "./matmul";
 import type { PhiModel } from "./model";
 
 /**
@@ -66,7 +67,7 @@ export function rooflineTokensPerSecond(bytesPerToken: number, bandwidthGBs: num
 export interface DecodeOptions {
   /** Greedy decode steps timed per run (after the prompt's prefill). */
   newTokens: number;
-  /** Timed runs (after one untimed warm-up run). */
+  /** Timed rounds (after one untimed warm-up round). */
   repeats: number;
 }
 
@@ -75,14 +76,80 @@ function checkOptions(o: DecodeOptions): void {
   if (!(Number.isInteger(o.repeats) && o.repeats >= 1)) throw new Error(`repeats must be a positive integer, got ${o.repeats}`);
 }
 
-/** Single-stream decode speed: `repeats` greedy runs of `promptIds` + newTokens steps (EOS ignored). */
+/**
+ * Runs every task once per round, `repeats` rounds after one untimed warm-up round, and
+ * returns each task's spread. Interleaved so that a slow spell of a shared machine hits
+ * every task alike instead of whichever happened to run then.
+ */
+export async function roundRobin(tasks: readonly (() => Promise<number>)[], repeats: number): Promise<Spread[]> {
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error(`repeats must be a positive integer, got ${repeats}`);
+  for (const t of tasks) await t(); // warm-up: the kernels tier up on first use
+  const samples = tasks.map(() => [] as number[]);
+  for (let r = 0; r < repeats; r++) for (let i = 0; i < tasks.length; i++) samples[i].push(await tasks[i]());
+  return samples.map(spread);
+}
+
+/** One greedy run of `promptIds` + newTokens decode steps (EOS ignored); resolves to decode tokens/s. */
+export function decodeTask(model: PhiModel, promptIds: readonly number[], newTokens: number): () => Promise<number> {
+  return async () => (await generate(model, promptIds, { maxNewTokens: newTokens + 1, eosTokenId: null })).decodeTokensPerSecond; // +1: the prefill yields the first
+}
+
+/** Single-stream decode speed: `repeats` greedy runs after a warm-up. */
 export async function measureDecode(model: PhiModel, promptIds: readonly number[], opts: DecodeOptions): Promise<Spread> {
   checkOptions(opts);
-  const run = () => generate(model, promptIds, { maxNewTokens: opts.newTokens + 1, eosTokenId: null }); // +1: the prefill yields the first
-  await run(); // warm-up: the kernels tier up on first use
-  const tps: number[] = [];
-  for (let i = 0; i < opts.repeats; i++) tps.push((await run()).decodeTokensPerSecond);
-  return spread(tps);
+  return (await roundRobin([decodeTask(model, promptIds, opts.newTokens)], opts.repeats))[0];
+}
+
+export interface HoldSpeed {
+  hold: HoldDtype;
+  /** Weight bytes read per token (NaN if the format could not be loaded). */
+  bytes: number;
+  tps: Spread | null;
+  /** True when it was measured on its own, after the others (it did not fit in memory beside them). */
+  alone: boolean;
+  /** Why it was not measured ("" when it was). */
+  why: string;
+}
+
+/**
+ * Decode speed of the same weights held in several formats: "stored" is `base`, the
+ * others come from `load(hold)`. The formats that fit in memory together are timed
+ * round-robin; one that `load` refuses (e.g. not enough memory beside the others) is
+ * loaded again once they are closed, and timed alone. `base` is left open.
+ */
+export async function measureHolds(base: PhiModel, holds: readonly HoldDtype[], load: (hold: HoldDtype) => Promise<PhiModel>, promptIds: readonly number[], opts: DecodeOptions): Promise<HoldSpeed[]> {
+  checkOptions(opts);
+  const out = new Map<HoldDtype, HoldSpeed>(holds.map((hold) => [hold, { hold, bytes: NaN, tps: null, alone: false, why: "" }]));
+  const loaded = new Map<HoldDtype, PhiModel>();
+  const refused: HoldDtype[] = [];
+  try {
+    for (const h of holds) {
+      try {
+        loaded.set(h, h === "stored" ? base : await load(h));
+      } catch (e) {
+        refused.push(h);
+        out.get(h)!.why = (e as Error).message;
+      }
+    }
+    const order = [...loaded.keys()];
+    const spreads = await roundRobin(order.map((h) => decodeTask(loaded.get(h)!, promptIds, opts.newTokens)), opts.repeats);
+    order.forEach((h, i) => Object.assign(out.get(h)!, { bytes: decodeBytesPerToken(loaded.get(h)!), tps: spreads[i] }));
+  } finally {
+    for (const m of loaded.values()) if (m !== base) await m.close();
+  }
+  for (const h of refused) {
+    let m: PhiModel | undefined;
+    try {
+      m = await load(h);
+      const [tps] = await roundRobin([decodeTask(m, promptIds, opts.newTokens)], opts.repeats);
+      Object.assign(out.get(h)!, { bytes: decodeBytesPerToken(m), tps, alone: true, why: "" });
+    } catch (e) {
+      out.get(h)!.why = (e as Error).message;
+    } finally {
+      await m?.close();
+    }
+  }
+  return holds.map((h) => out.get(h)!);
 }
 
 export interface BatchDecode {
@@ -95,20 +162,22 @@ export interface BatchDecode {
   secondsPerStep: Spread;
 }
 
-/** Batch decoding: `batch` copies of `promptIds`, each decoding newTokens steps together (generateBatch). */
-export async function measureBatchDecode(model: PhiModel, promptIds: readonly number[], batch: number, opts: DecodeOptions): Promise<BatchDecode> {
+/**
+ * Batch decoding: for each B in `batches`, B copies of `promptIds` decode newTokens steps
+ * together (generateBatch); the batch sizes are timed round-robin.
+ */
+export async function measureBatchDecode(model: PhiModel, promptIds: readonly number[], batches: readonly number[], opts: DecodeOptions): Promise<BatchDecode[]> {
   checkOptions(opts);
-  if (!(Number.isInteger(batch) && batch >= 1)) throw new Error(`batch must be a positive integer, got ${batch}`);
-  const prompts = Array.from({ length: batch }, () => promptIds);
-  const run = () => generateBatch(model, prompts, { maxNewTokens: opts.newTokens + 1, eosTokenId: null });
-  await run();
-  const tps: number[] = [], perStep: number[] = [];
-  let steps = 0;
-  for (let i = 0; i < opts.repeats; i++) {
-    const r = await run();
-    steps = r.steps;
-    tps.push(r.decodeTokensPerSecond);
-    perStep.push(r.decodeSeconds / r.steps);
-  }
-  return { batch, steps, tokensPerSecond: spread(tps), secondsPerStep: spread(perStep) };
+  for (const B of batches) if (!(Number.isInteger(B) && B >= 1)) throw new Error(`batch must be a positive integer, got ${B}`);
+  const steps = batches.map(() => 0);
+  const perStep = batches.map(() => [] as number[]);
+  const tasks = batches.map((B, i) => async () => {
+    const r = await generateBatch(model, Array.from({ length: B }, () => promptIds), { maxNewTokens: opts.newTokens + 1, eosTokenId: null });
+    steps[i] = r.steps;
+    perStep[i].push(r.decodeSeconds / r.steps);
+    return r.decodeTokensPerSecond;
+  });
+  const tps = await roundRobin(tasks, opts.repeats);
+  // perStep also holds the warm-up round's value first: drop it
+  return batches.map((batch, i) => ({ batch, steps: steps[i], tokensPerSecond: tps[i], secondsPerStep: spread(perStep[i].slice(1)) }));
 }

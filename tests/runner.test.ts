@@ -20,6 +20,8 @@ describe("npm run course on broken notebooks", () => {
     writeNotebook(join(dir, "05-late-exception.ipynb"), ['setTimeout(() => { throw new Error("late boom"); }, 50); 1']);
     writeNotebook(join(dir, "06-kernel-dies.ipynb"), ["1", "process.exit(3)", "2"]);
     writeNotebook(join(dir, "07-exit-zero.ipynb"), ["1", "process.exit(0)", "2"]);
+    // Killed as Linux's OOM killer would; its last words went to the process's own stderr.
+    writeNotebook(join(dir, "07b-killed.ipynb"), ['require("fs").writeSync(2, "last words on fd 2\\n"); process.kill(process.pid, "SIGKILL")']);
     // A rejection that fires after the last cell has finished (issue 11: once reported green).
     writeNotebook(join(dir, "08-late-1s.ipynb"), ["1", 'setTimeout(() => Promise.reject(new Error("late after 1 s")), 1000)']);
     writeNotebook(join(dir, "09-late-5s.ipynb"), ['setTimeout(() => Promise.reject(new Error("late after 5 s")), 5000); 1']);
@@ -60,6 +62,12 @@ describe("npm run course on broken notebooks", () => {
     expect(r?.error).toMatch(/kernel process exited with code 0 during cell 2: did a cell call process\.exit\(\)\?/);
     expect(r?.error).not.toMatch(/memory/);
     expect(run.stderr).toMatch(/07-exit-zero\.ipynb, cell 2/);
+  });
+  it("names the signal that killed the kernel, and shows the kernel process's own last output", () => {
+    const r = summary.find((x) => x.notebook === "07b-killed");
+    expect(r?.error).toMatch(/^the kernel process was killed by SIGKILL during cell 1 \(out of memory\? Linux's OOM killer sends SIGKILL\)/);
+    expect(r?.error).toMatch(/the kernel process's last output:\nlast words on fd 2/);
+    expect(run.stderr).toMatch(/07b-killed\.ipynb, cell 1/);
   });
   it("fails on a rejection 1 s after the last cell, naming it, the notebook and the cell", () => {
     const r = summary.find((x) => x.notebook === "08-late-1s");

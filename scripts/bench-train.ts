@@ -1,10 +1,12 @@
-// `npm run bench -- train [--json] [--epochs N] [--repeats R] [--threads] [--torch-threads T]`: training throughput of
+// `npm run bench -- train [--json] [--epochs N] [--repeats R] [--threads] [--torch-threads T] [--no-torch]`: training throughput of
 // the course's MLPs (56 → 100 × k → 1 on the course's 56-day training set, Adam, MAE),
 // full batch and mini-batch, through the same loop the notebooks use (lib/train.ts).
 // When a python3 with torch is found, the identical model and loop run in PyTorch in the
 // same invocation (scripts/bench_train_torch.py), and the ratio PyTorch ÷ ours is printed.
 // Each number is the best of R runs (default 3), on both sides; PyTorch uses T threads
 // (default 2, the reference measurement's setting). --threads: experimental threaded wasm.
+// --no-torch: ours only. COURSE_DENSE_FORWARD=0 COURSE_ADAM=tfjs COURSE_BACKPROP=autodiff: the
+// training loop as it was before the fused forward, host Adam and hand-written backward pass.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -91,7 +93,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   log(`tfjs ${info.name.padEnd(5)} ${ours[0].model.padEnd(26)} batch full ${synced.epochsPerSecond.toFixed(1).padStart(7)} epochs/s  with the loss read back every step`);
 
-  const torch = runTorch(train, epochs, repeats, Number(flag(argv, "--torch-threads") ?? 2), log);
+  const torch = argv.includes("--no-torch") ? null : runTorch(train, epochs, repeats, Number(flag(argv, "--torch-threads") ?? 2), log);
   const headline = ours[0].epochs_per_s;
   const torchHeadline = torch ? torch.results[0].epochs_per_s : null;
   const ratio = torchHeadline !== null ? torchHeadline / headline : null;

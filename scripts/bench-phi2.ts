@@ -14,7 +14,7 @@
 import * as os from "node:os";
 import { parseArgs } from "node:util";
 import { PHI2_CONFIG } from "../lib/phi2/config";
-import { argmax, generate } from "../lib/phi2/generate";
+import { argmax, generate, generateBatch } from "../lib/phi2/generate";
 import { createBackend } from "../lib/phi2/load";
 import { matmulMany, type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSpec } from "../lib/phi2/matmul";
 import { PhiModel } from "../lib/phi2/model";
@@ -31,6 +31,7 @@ const HELP = `usage: npm run bench -- phi2 [--json] [--threads N] [--layers N] [
   --dtype D        weights held as fp16 (default, phi-2's), bf16, fp32 (the fp16 values in float32)
                    or q8 (the fp16 values quantized to int8 at load; also measures its error against fp16)
   --backend B      wasm (default) or js (the single-threaded float32 reference)
+  --batch LIST     also decode B sequences at once for each B in LIST (e.g. 1,2,4,8): aggregate tokens/s
   --json           print one JSON object`;
 
 /** Wraps a backend to add up the wall time spent inside matmul calls. */
@@ -118,6 +119,7 @@ function parse(argv: string[]) {
         "new-tokens": { type: "string" },
         dtype: { type: "string", default: "fp16" },
         backend: { type: "string", default: "wasm" },
+        batch: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -128,7 +130,10 @@ function parse(argv: string[]) {
   if (!Object.hasOwn(DTYPES, name)) throw new UsageError(`--dtype must be fp16, bf16, fp32 or q8, got "${values.dtype}"`);
   const dtype = name as keyof typeof DTYPES;
   if (values.backend !== "wasm" && values.backend !== "js") throw new UsageError(`--backend must be wasm or js, got "${values.backend}"`);
+  const batch = values.batch === undefined ? [] : values.batch.split(",").map((v) => int("--batch", v.trim(), 1));
+  if (batch.some((b) => b > 64)) throw new UsageError(`--batch sizes must be at most 64, got "${values.batch}"`);
   return {
+    batch,
     help: values.help,
     json: values.json,
     threads: int("--threads", values.threads, os.availableParallelism()),
@@ -165,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
   const { stored, hold } = DTYPES[dtype];
   log(`loading phi-2 shapes (${layers} layers) with random ${stored} weights held as ${hold} in ${backend.name}…`);
   const t0 = performance.now();
-  const model = await PhiModel.random(config, backend, stored, 1, hold);
+  const model = await PhiModel.random(config, backend, stored, 1, { hold });
   const loadS = (performance.now() - t0) / 1000;
   const bytesPerToken = backend.weightBytes(); // every matrix is read once per token
   try {
@@ -177,17 +182,36 @@ export async function main(argv: string[]): Promise<number> {
     // 3. the measurement: prefill the 10-token prompt, then decode
     log(`prefill ${ARTICLE_PROMPT_IDS.length} tokens, decode ${newTokens}…`);
     let atFirstToken: number | undefined; // matmul seconds when the prefill is done
+    // CPU seconds of all threads (main + workers): on a shared machine wall time also counts
+    // the time other programs hold the cores, CPU time only the work this run did
+    let cpuAtFirstToken: NodeJS.CpuUsage | undefined;
     const r = await generate(model, ARTICLE_PROMPT_IDS, {
       maxNewTokens: newTokens + 1,
       eosTokenId: null,
-      onToken: () => void (atFirstToken ??= backend.seconds),
+      onToken: () => {
+        if (atFirstToken === undefined) {
+          atFirstToken = backend.seconds;
+          cpuAtFirstToken = process.cpuUsage();
+        }
+      },
     });
     const matmulShare = (backend.seconds - (atFirstToken ?? 0)) / r.decodeSeconds;
     const tps = r.decodeTokensPerSecond;
+    const cpu = process.cpuUsage(cpuAtFirstToken);
+    const cpuSPerToken = (cpu.user + cpu.system) / 1e6 / (r.newIds.length - 1);
     const bound = (bw.gbPerS * 1e9) / bytesPerToken;
     const { hidden: h, intermediate: im, vocabSize } = config;
     const kv = config.numKvHeads * config.headDim;
     const macs = layers * (2 * h * h + 2 * kv * h + 2 * h * im) + vocabSize * h; // one multiply-add per weight
+
+    // batch decoding: B prompts (the article's, rotated: with random weights only the count matters)
+    const batchRows: { batch: number; decode_tokens_per_s: number; steps: number; decode_s: number }[] = [];
+    for (const B of args.batch) {
+      log(`batch decoding: ${B} sequence${B > 1 ? "s" : ""} × ${newTokens} steps…`);
+      const prompts = Array.from({ length: B }, (_, b) => [...ARTICLE_PROMPT_IDS.slice(b % 10), ...ARTICLE_PROMPT_IDS.slice(0, b % 10)]);
+      const rb = await generateBatch(model, prompts, { maxNewTokens: newTokens + 1, eosTokenId: null });
+      batchRows.push({ batch: B, decode_tokens_per_s: rb.decodeTokensPerSecond, steps: rb.steps, decode_s: rb.decodeSeconds });
+    }
 
     // q8: its error against the same weights in fp16, on the prompt's logits
     let error: { max_abs_dlogit: number; top1_agree: number; positions: number } | undefined;
@@ -195,7 +219,7 @@ export async function main(argv: string[]): Promise<number> {
       log("q8 error: the prompt's logits against the fp16 model…");
       const mine = await model.forward(ARTICLE_PROMPT_IDS, model.newCache(), { allLogits: true });
       await model.close();
-      const fp16 = await PhiModel.random(config, await createBackend(args.backend, { threads }), stored, 1, "stored");
+      const fp16 = await PhiModel.random(config, await createBackend(args.backend, { threads }), stored, 1);
       const theirs = await fp16.forward(ARTICLE_PROMPT_IDS, fp16.newCache(), { allLogits: true });
       await fp16.close();
       const c = compareLogits(mine, theirs, ARTICLE_PROMPT_IDS.length);
@@ -215,6 +239,7 @@ export async function main(argv: string[]): Promise<number> {
       prefill_s: r.prefillSeconds,
       decode_tokens_per_s: tps,
       decode_s_per_token: 1 / tps,
+      decode_cpu_s_per_token: cpuSPerToken,
       weight_bytes_per_token: bytesPerToken,
       effective_gb_s: (tps * bytesPerToken) / 1e9,
       gmac_per_s: (tps * macs) / 1e9,
@@ -224,6 +249,7 @@ export async function main(argv: string[]): Promise<number> {
       bound_tokens_per_s: bound,
       fraction_of_bound: tps / bound,
       matmul_call_overhead_us: overheadUs,
+      ...(batchRows.length ? { batch_decode: batchRows } : {}),
       decode_time_in_matmul: matmulShare,
       loadavg_1min: os.loadavg()[0],
     };
@@ -235,9 +261,11 @@ export async function main(argv: string[]): Promise<number> {
       log(`phi-2 shapes, random ${stored} weights held as ${hold}, ${backend.name}, ${layers} layers (measured: ${result.measured})`);
       log(`  weights read per token   ${f(bytesPerToken / 1e9)} GB (${f(macs / 1e9)} GMAC)`);
       log(`  load                     ${f(loadS, 1)} s`);
+      for (const b of batchRows) log(`  batch of ${String(b.batch).padEnd(3)}             ${f(b.decode_tokens_per_s)} tokens/s in all (${b.steps} steps, ${f(b.decode_s / b.steps, 3)} s a step)`);
       if (error) log(`  q8 vs fp16 (prompt)      max |Δlogit| ${error.max_abs_dlogit.toPrecision(3)}, same top-1 at ${error.top1_agree} of ${error.positions} positions`);
       log(`  prefill (10 tokens)      ${f(r.prefillSeconds)} s`);
       log(`  decode                   ${f(tps)} tokens/s (${f(1000 / tps, 0)} ms/token, ${f(result.effective_gb_s, 1)} GB/s of weights, ${f(result.gmac_per_s, 1)} GMAC/s)`);
+      log(`  CPU time per token       ${f(cpuSPerToken, 3)} s summed over all threads (wall ${f(1 / tps, 3)} s × ${threads} threads if both were busy all the time)`);
       log(`  read bandwidth           ${f(bw.gbPerS, 1)} GB/s best, ${f(bw.medianGbPerS, 1)} GB/s median (${result.bandwidth_note})`);
       log(`  bandwidth bound          ${f(bound)} tokens/s → we reach ${f(100 * result.fraction_of_bound, 0)}% of it`);
       log(`  per matmul call          ${f(overheadUs, 0)} µs wake-up overhead (${2 * layers + 1} calls per token); ${f(100 * matmulShare, 0)}% of decode time is inside matmul calls`);

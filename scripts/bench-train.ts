@@ -15,6 +15,7 @@ import { initBackend } from "../lib/backend";
 import { MAX_LAG, courseData, trainTest } from "../lib/data";
 import { MlpSpec, mlpName } from "../lib/nets";
 import { XY, scaleOf, trainSpec } from "../lib/train";
+import { defineCli, runCli } from "./args";
 
 interface Case {
   depth: number;
@@ -37,10 +38,18 @@ interface Measured {
   epochs_per_s: number;
 }
 
-function flag(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
+export const CLI = defineCli({
+  program: "bench train",
+  usage: "usage: npm run bench -- train [--json] [--epochs N] [--repeats R] [--threads] [--torch-threads T] [--no-torch]",
+  flags: {
+    json: { type: "boolean", help: "print one JSON object" },
+    epochs: { type: "integer", min: 1, max: 100_000, default: 100, metavar: "N", help: "epochs per timed run" },
+    repeats: { type: "integer", min: 1, max: 100, default: 3, metavar: "R", help: "runs per case; the best is reported" },
+    threads: { type: "boolean", help: "experimental threaded wasm" },
+    "torch-threads": { type: "integer", min: 1, max: 256, default: 2, metavar: "T", help: "PyTorch threads (2: the reference measurement's setting)" },
+    "no-torch": { type: "boolean", help: "ours only, even when a python3 with torch is found" },
+  },
+});
 
 /** The first interpreter that can import torch: python3 on PATH, then Debian's. */
 function findTorchPython(): string | null {
@@ -52,13 +61,13 @@ function findTorchPython(): string | null {
   return null;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const json = argv.includes("--json");
-  const epochs = Number(flag(argv, "--epochs") ?? 100);
-  const repeats = Number(flag(argv, "--repeats") ?? 3);
-  if (!(epochs >= 1)) throw new Error(`--epochs must be a positive number, got ${flag(argv, "--epochs")}`);
-  if (!(repeats >= 1)) throw new Error(`--repeats must be a positive number, got ${flag(argv, "--repeats")}`);
-  const info = await initBackend({ wasmThreads: argv.includes("--threads") ? true : undefined });
+export function main(argv: string[]): Promise<number> {
+  return runCli(CLI, argv, (p) => bench(p.values), undefined, "npm run bench -- train --help");
+}
+
+async function bench(flags: { json: boolean; epochs: number; repeats: number; threads: boolean; "torch-threads": number; "no-torch": boolean }): Promise<number> {
+  const { json, epochs, repeats } = flags;
+  const info = await initBackend({ wasmThreads: flags.threads ? true : undefined });
   const log = (s: string): void => {
     if (!json) console.log(s);
   };
@@ -93,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   log(`tfjs ${info.name.padEnd(5)} ${ours[0].model.padEnd(26)} batch full ${synced.epochsPerSecond.toFixed(1).padStart(7)} epochs/s  with the loss read back every step`);
 
-  const torch = argv.includes("--no-torch") ? null : runTorch(train, epochs, repeats, Number(flag(argv, "--torch-threads") ?? 2), log);
+  const torch = flags["no-torch"] ? null : runTorch(train, epochs, repeats, flags["torch-threads"], log);
   const headline = ours[0].epochs_per_s;
   const torchHeadline = torch ? torch.results[0].epochs_per_s : null;
   const ratio = torchHeadline !== null ? torchHeadline / headline : null;

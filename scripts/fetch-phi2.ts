@@ -3,42 +3,40 @@
 // progress bar. Interrupted? Run it again: it resumes where it stopped.
 // (The same files as the article's `git clone https://huggingface.co/microsoft/phi-2`.)
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { fetchModel, formatProgress, PHI2_REPO } from "../lib/phi2/fetch";
 import { defaultPhi2Dir } from "../lib/phi2/load";
+import { ArgsError, defineCli, runCli } from "./args";
 import { ROOT } from "./root";
 
-const HELP = `usage: npm run fetch-phi2 [-- --dir DIR] [--repo ${PHI2_REPO}] [--revision main]
-  --dir DIR        where the files go (default $PHI2_DIR or data/models/phi-2)
-  --repo NAME      Hub repository (default ${PHI2_REPO})
-  --revision REV   branch, tag or commit (default main)
-  HF_TOKEN in the environment is used if set (phi-2 itself needs none).`;
+export const CLI = defineCli({
+  program: "fetch-phi2",
+  usage: `usage: npm run fetch-phi2 [-- --dir DIR] [--repo ${PHI2_REPO}] [--revision main]`,
+  flags: {
+    dir: { type: "string", metavar: "DIR", help: "where the files go (default $PHI2_DIR or data/models/phi-2)" },
+    repo: { type: "string", metavar: "NAME", default: PHI2_REPO, help: "Hub repository, OWNER/NAME" },
+    revision: { type: "string", metavar: "REV", default: "main", help: "branch, tag or commit" },
+  },
+  footer: "HF_TOKEN in the environment is used if set (phi-2 itself needs none).",
+});
+
+/** A Hub repository id: OWNER/NAME of letters, digits, "-", "_", "." (no "..", no other "/"). */
+const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: { dir: { type: "string" }, repo: { type: "string" }, revision: { type: "string" }, help: { type: "boolean", short: "h" } },
-    }));
-  } catch (e) {
-    console.error(`fetch-phi2: ${(e as Error).message}\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  return runCli(CLI, argv, (p) => download(p.values), undefined, "npm run fetch-phi2 -- --help");
+}
+
+async function download(values: { dir?: string; repo: string; revision: string }): Promise<number> {
+  if (!REPO_ID.test(values.repo) || values.repo.includes(".."))
+    throw new ArgsError(`--repo must be OWNER/NAME (letters, digits, "-", "_", "."), got "${values.repo}"`, "--repo");
   const dir = path.resolve(values.dir ?? defaultPhi2Dir(ROOT));
   const t0 = Date.now();
   let last = 0, lastDone = 0, speed = 0, startDone: number | null = null;
   const tty = process.stderr.isTTY;
   try {
     await fetchModel({
-      repo: values.repo ?? PHI2_REPO,
-      revision: values.revision ?? "main",
+      repo: values.repo,
+      revision: values.revision,
       dir,
       log: (line) => process.stderr.write(`${tty ? "\r\x1b[K" : ""}${line}\n`),
       onProgress: (done, total, file) => {

@@ -1,7 +1,7 @@
-// Finding Jupyter and registering this checkout's tslab kernel. Shared by the
-// setup script (npm install) and the notebook runner.
+// Finding Jupyter and registering this checkout's tslab kernel, under the course's own
+// name `tslab-course`. Shared by the setup script (npm install) and the notebook runner.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./root";
@@ -25,25 +25,61 @@ export function findJupyterPython(root = ROOT): string | null {
 }
 
 /**
+ * The course's own kernel name: a user's `tslab` kernel is never touched, and the
+ * notebooks' metadata.kernelspec names this one.
+ */
+export const KERNEL_NAME = "tslab-course";
+export const KERNEL_DISPLAY_NAME = "TypeScript (tslab, course)";
+
+/**
  * kernel.json for this checkout's tslab (node_modules/.bin/tslab, never a global one),
  * with scripts/tslab-preload (queued zeromq sends: see that file) loaded first.
  */
 export function kernelSpec(root = ROOT): object {
   return {
     argv: [join(root, "node_modules", ".bin", "tslab"), "kernel", "--config-path", "{connection_file}"],
-    display_name: "TypeScript (tslab, course)",
+    display_name: KERNEL_DISPLAY_NAME,
     language: "typescript",
     env: { NODE_OPTIONS: `--require ${join(root, "dist", "scripts", "tslab-preload.js")}` },
   };
 }
 
-/** Write the kernel spec into `<dataDir>/kernels/tslab/kernel.json`; returns its path. */
+/** Write the kernel spec into `<dataDir>/kernels/tslab-course/kernel.json`; returns its path. */
 export function writeKernelSpec(dataDir: string, root = ROOT): string {
-  const dir = join(dataDir, "kernels", "tslab");
-  mkdirSync(dir, { recursive: true });
+  return registerKernel(dataDir, root).file;
+}
+
+export interface KernelWrite {
+  file: string;
+  /** The tslab this file ran before (argv[0]), when it was another: a checkout's kernel was replaced. */
+  replaced: string | null;
+  /** Whether the file existed before. */
+  existed: boolean;
+}
+
+/**
+ * Write this checkout's `tslab-course` kernel into `<dataDir>/kernels/` and say what was
+ * there before. Only that folder is written: a kernel named `tslab` (the user's own,
+ * from `tslab install`) is never touched.
+ */
+export function registerKernel(dataDir: string, root = ROOT): KernelWrite {
+  const dir = join(dataDir, "kernels", KERNEL_NAME);
   const file = join(dir, "kernel.json");
-  writeFileSync(file, JSON.stringify(kernelSpec(root), null, 2) + "\n");
-  return file;
+  const spec = kernelSpec(root) as { argv: string[] };
+  let replaced: string | null = null;
+  const existed = existsSync(file);
+  if (existed) {
+    try {
+      const old = JSON.parse(readFileSync(file, "utf8")) as { argv?: unknown };
+      const was = Array.isArray(old.argv) ? String(old.argv[0]) : "(no argv)";
+      if (was !== spec.argv[0]) replaced = was;
+    } catch {
+      replaced = "(an unreadable kernel.json)";
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, JSON.stringify(spec, null, 2) + "\n");
+  return { file, replaced, existed };
 }
 
 /** The project-local Jupyter data dir the runner puts first on JUPYTER_PATH. */

@@ -4,14 +4,15 @@
 //      - else, where pip reaches a package index: a project-local venv in .venv;
 //      - else, where apt-get exists and we are root: Debian's packages;
 //      - else: stop and print the exact commands to run.
-//   2. Register this checkout's tslab kernel (node_modules/.bin/tslab) with Jupyter:
+//   2. Register this checkout's tslab kernel (node_modules/.bin/tslab) with Jupyter under
+//      the course's own name, `tslab-course` (a user's own `tslab` kernel is never touched):
 //      in the per-user kernels folder (for JupyterLab / the classic notebook) and in
-//      .jupyter/ (for `npm run course`).
+//      .jupyter/ (for `npm run course`), and print what was written.
 // Set COURSE_SKIP_JUPYTER=1 to skip step 1.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, findJupyterPython, projectJupyterDir, userJupyterDir, writeKernelSpec } from "./jupyter";
+import { KERNEL_DISPLAY_NAME, KERNEL_NAME, KernelWrite, ROOT, findJupyterPython, projectJupyterDir, registerKernel, userJupyterDir } from "./jupyter";
 
 const DEBIAN_PACKAGES = ["jupyter-nbconvert", "python3-nbclient", "python3-ipykernel", "jupyter-client", "jupyter-notebook"];
 const PIP_PACKAGES = ["jupyterlab", "nbclient", "nbconvert", "ipykernel"];
@@ -69,6 +70,17 @@ function installJupyter(): boolean {
   return false;
 }
 
+/** What setup tells the user it wrote (and replaced, and left alone). */
+export function describeRegistration(writes: KernelWrite[], root = ROOT): string[] {
+  const lines = [`Registered the Jupyter kernel "${KERNEL_NAME}" ("${KERNEL_DISPLAY_NAME}": this checkout's tslab, ${root}):`];
+  for (const w of writes) {
+    const how = w.replaced ? `replaced; it ran ${w.replaced}` : w.existed ? "updated" : "new";
+    lines.push(`  wrote ${w.file} (${how})`);
+  }
+  lines.push(`A kernel named "tslab" (tslab's own \`tslab install\`) is left as it is. In Jupyter, pick "${KERNEL_DISPLAY_NAME}".`);
+  return lines;
+}
+
 function main(): number {
   if (process.env.COURSE_SKIP_JUPYTER !== "1" && !findJupyterPython()) {
     if (!installJupyter() || !findJupyterPython()) {
@@ -82,9 +94,7 @@ function main(): number {
     console.error("node_modules/.bin/tslab is missing: run `npm install` first");
     return 1;
   }
-  const user = writeKernelSpec(userJupyterDir());
-  writeKernelSpec(projectJupyterDir());
-  console.log(`Registered the tslab kernel of this checkout: ${user}`);
+  for (const line of describeRegistration([registerKernel(userJupyterDir()), registerKernel(projectJupyterDir())])) console.log(line);
   return 0;
 }
 

@@ -16,7 +16,10 @@
 // Fix: one queue per socket. A send starts at once when none is in flight (the fast
 // path tslab was written for); otherwise it waits for the one in flight. Order is
 // kept, nothing is dropped.
+//
+// It also installs the runner's idle probe (kernel-idle.ts).
 import { dirname } from "node:path";
+import { installProbe } from "./kernel-idle";
 
 type SendFn = (this: object, ...args: unknown[]) => Promise<void>;
 
@@ -68,4 +71,11 @@ try {
 } catch (e) {
   // Never stop the kernel from starting; say what went wrong instead.
   console.error(`tslab-preload: could not queue zeromq sends (${String(e)}); long outputs may hang the kernel`);
+}
+
+// The runner's idle probe (see kernel-idle.ts): a late rejection must fail the run.
+try {
+  installProbe();
+} catch (e) {
+  console.error(`tslab-preload: could not install the runner's idle probe (${String(e)})`);
 }

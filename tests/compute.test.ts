@@ -1,5 +1,7 @@
 // Pins lib/compute to published numbers: papers' FLOPs and GPU-hours, phi-2's parameter
 // count from its config, and the article's own inputs.
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   ACCELERATORS,
@@ -354,5 +356,21 @@ describe("CPU arithmetic", () => {
     const m = await measureMatmulGflops(new JsMatmul(), { rows: 64, cols: 32, T: 4, repeats: 2 });
     expect(m.gflops).toBeCloseTo((2 * 64 * 32 * 4) / m.seconds / 1e9, 6);
     expect(m.gflops).toBeGreaterThan(0);
+  });
+});
+
+describe("notebooks 06 and 07 take the article's numbers from lib/compute/article.ts", () => {
+  const codeOf = (file: string): string =>
+    (JSON.parse(readFileSync(join(__dirname, "..", "notebooks", file), "utf8")).cells as { cell_type: string; source: string[] }[])
+      .filter((c) => c.cell_type === "code")
+      .map((c) => c.source.join(""))
+      .join("\n");
+  it("no cell re-types its phi-2 timings (21 s, 98 s, 49 s), its 507 H100 or its 1.76e9 visits", () => {
+    const nb07 = readdirSync(join(__dirname, "..", "notebooks")).find((f) => f.startsWith("07"))!;
+    const nb06 = readdirSync(join(__dirname, "..", "notebooks")).find((f) => f.startsWith("06"))!;
+    for (const code of [codeOf(nb06), codeOf(nb07)]) {
+      expect(code).toMatch(/ARTICLE\./);
+      expect(code).not.toMatch(/\b(98|49|21) ?s\b|\b507\b|1\.76e9|blogSeconds|trainingFlops\(175e9|\b63 ?TF/);
+    }
   });
 });

@@ -133,6 +133,10 @@ describe("COURSE_TRAIN_YEARS and COURSE_TEST_DAYS", () => {
     expect(courseSplitOptions({ COURSE_TRAIN_YEARS: "0.5", COURSE_TEST_DAYS: "90" })).toEqual({ trainYears: 0.5, testDays: 90 });
     expect(courseData({ COURSE_TRAIN_YEARS: "0.1" }).split.train.start).toBe("2013-11-25");
   });
+  it("a series too short for the split names the variables to change", () => {
+    const s = parseYouTubeCsv(csv(days(500).map((d, i) => `${d},${i}`)), "short.csv");
+    expect(dataError(() => chronologicalSplit(s, 56))).toMatch(/^short\.csv: the series has 500 days; .*Use fewer training years \(COURSE_TRAIN_YEARS, option trainYears\) or test days \(COURSE_TEST_DAYS, option testDays\)\.$/);
+  });
   it("chronologicalSplit itself checks its options", () => {
     const s = parseYouTubeCsv(csv(days(500).map((d, i) => `${d},${i}`)));
     expect(dataError(() => chronologicalSplit(s, 7, { trainYears: 0.001 }))).toBe("chronologicalSplit: trainYears must be in [0.1, 100], got 0.001");

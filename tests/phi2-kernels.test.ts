@@ -135,9 +135,13 @@ describe("float32 → fp16/bf16 rounding in wasm (random weights at load)", () =
     const n = 50_000;
     const src = arena.alloc(4 * n);
     const dst = arena.alloc(2 * n);
-    for (const scale of [1e-6, 0.02, 1e5]) {
-      // tiny: subnormals; huge: overflow to inf
-      fillRandomF32(arena.f32(src, n), 42, scale, 12345);
+    for (const scale of [1e-6, 0.02, 1 / Math.sqrt(2560), 1e5]) {
+      // tiny: subnormals; huge: overflow to inf. The workers generate in wasm: bit for bit random.ts's values
+      for (const [seed, start] of [[42, 12345], [7, 2 ** 31 + 5], [-3, 0]]) {
+        arena.k.randomF32(src, n, seed, start, scale);
+        expect(Array.from(arena.u32(src, n))).toEqual(Array.from(new Uint32Array(fillRandomF32(new Float32Array(n), seed, scale, start).buffer)));
+      }
+      arena.k.randomF32(src, n, 42, 12345, scale);
       arena.k.f32ToF16(src, dst, n);
       expect(Array.from(arena.u16(dst, n))).toEqual(Array.from(fillRandomF16(new Uint16Array(n), 42, scale, 12345)));
       arena.k.f32ToBF16(src, dst, n);

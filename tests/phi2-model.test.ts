@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ARTICLE_PROMPT } from "../lib/phi2";
 import { readPhiConfig } from "../lib/phi2/config";
-import { argmax, generate, TextStream } from "../lib/phi2/generate";
+import { argmax, generate, generateBatch, TextStream } from "../lib/phi2/generate";
 import { createBackend } from "../lib/phi2/load";
 import { JsMatmul } from "../lib/phi2/matmul-js";
 import { applyRotary, PhiModel } from "../lib/phi2/model";
@@ -127,6 +127,58 @@ test("the fast backend (kernels/, when built: what `auto` picks) gives the same 
   }
 });
 
+test("loading reports progress after each matrix, ending at the total of matrix weights", async () => {
+  const seen: [number, number][] = [];
+  const st = SafetensorsModel.open(DIR);
+  const config = readPhiConfig(DIR);
+  const m = await PhiModel.load(st, config, new JsMatmul(), { onProgress: (done, total) => seen.push([done, total]) });
+  st.close();
+  const { hidden: h, intermediate: im, vocabSize } = config;
+  const total = config.numLayers * (4 * h * h + 2 * h * im) + vocabSize * h;
+  expect(seen).toHaveLength(6 * config.numLayers + 1);
+  expect(seen.every(([d, t], i) => t === total && d > (i ? seen[i - 1][0] : 0))).toBe(true);
+  expect(seen[seen.length - 1][0]).toBe(total);
+  await m.close();
+});
+
+describe("batch decoding: several sequences per pass over the weights", () => {
+  const prompts = [reference.input_ids as number[], (reference.input_ids as number[]).slice(0, 4), [50256, 464, 3290]];
+  test("forwardBatch's logits equal each sequence's own forward", async () => {
+    const solo = prompts.map(() => model.newCache());
+    const together = prompts.map(() => model.newCache());
+    for (let b = 0; b < prompts.length; b++) {
+      await model.forward(prompts[b], solo[b]);
+      await model.forward(prompts[b], together[b]);
+    }
+    const next = [11, 262, 13];
+    const batch = await model.forwardBatch(next, together);
+    const V = model.config.vocabSize;
+    for (let b = 0; b < prompts.length; b++) {
+      expect(maxAbsDiff(batch.subarray(b * V, (b + 1) * V), await model.forward([next[b]], solo[b])), `sequence ${b}`).toBeLessThan(1e-5);
+      expect(together[b].length).toBe(prompts[b].length + 1);
+    }
+    await expect(model.forwardBatch([1, 2], [together[0], together[0]])).rejects.toThrow(/own cache/);
+  });
+
+  for (const kind of ["js", "wasm"] as const) {
+    test(`${kind}: generateBatch gives every sequence the ids generate() gives it alone`, async () => {
+      const st = SafetensorsModel.open(DIR);
+      const m = kind === "js" ? model : await PhiModel.load(st, readPhiConfig(DIR), await createBackend("wasm", { threads: 2 }));
+      st.close();
+      try {
+        const r = await generateBatch(m, prompts, { maxNewTokens: 12, eosTokenId: null });
+        expect(r.steps).toBe(11);
+        for (let b = 0; b < prompts.length; b++) {
+          expect(r.ids[b]).toEqual((await generate(m, prompts[b], { maxNewTokens: 12, eosTokenId: null })).ids);
+        }
+        expect(r.ids[0]).toEqual(reference.greedy_max_length_40.slice(0, 22));
+      } finally {
+        if (m !== model) await m.close();
+      }
+    });
+  }
+});
+
 describe("int8 weights (Q8_0, quantized at load): error against the fp16 weights, measured", () => {
   // Measured on this fixture: max |Δlogit| 0.064 over all 10 positions × 51200 logits
   // top-1 the same at every position, on both backends.
@@ -134,7 +186,7 @@ describe("int8 weights (Q8_0, quantized at load): error against the fp16 weights
     test(`${kind}: max |Δlogit| < 0.1 and the same top-1 token at every prompt position`, async () => {
       const backend = await createBackend(kind, { threads: 2 });
       const st = SafetensorsModel.open(DIR);
-      const q8 = await PhiModel.load(st, readPhiConfig(DIR), backend, "Q8_0");
+      const q8 = await PhiModel.load(st, readPhiConfig(DIR), backend, { hold: "Q8_0" });
       st.close();
       try {
         const { vocabSize } = q8.config;
@@ -156,7 +208,7 @@ describe("int8 weights (Q8_0, quantized at load): error against the fp16 weights
   test("held as float32 (--dtype fp32) keeps the reference's logits within 1e-4", async () => {
     const backend = await createBackend("wasm", { threads: 2 });
     const st = SafetensorsModel.open(DIR);
-    const f32 = await PhiModel.load(st, readPhiConfig(DIR), backend, "F32");
+    const f32 = await PhiModel.load(st, readPhiConfig(DIR), backend, { hold: "F32" });
     st.close();
     try {
       const ref = SafetensorsModel.open(path.join(DIR, "reference.safetensors"));

@@ -70,7 +70,7 @@ export function chronologicalSplit(s: DailySeries, maxLag: number, opts: SplitOp
   const needed = trainEnd - trainStart + 1 + testDays + maxLag;
   if (trainStart - maxLag < dayNumber(s.dates[0]))
     throw new DataError(
-      `${s.source}: the series has ${s.values.length} days; ${trainYears} training year(s) + ${testDays} test days + ${maxLag} days of history need ${needed} days. Use fewer training years (trainYears) or test days (testDays).`,
+      `${s.source}: the series has ${s.values.length} days; ${trainYears} training year(s) + ${testDays} test days + ${maxLag} days of history need ${needed} days. Use fewer training years (COURSE_TRAIN_YEARS, option trainYears) or test days (COURSE_TEST_DAYS, option testDays).`,
     );
   return {
     train: { start: isoFromDay(trainStart), end: isoFromDay(trainEnd) },

@@ -31,14 +31,3 @@ export function surfaceGrid(x1: ArrayLike<number>, y: ArrayLike<number>, opts: {
   const bHi = Math.max(...ends) + margin;
   return { bs: linspace(bLo, bHi, opts.nB ?? 81), ws: linspace(wMin, wMax, opts.nW ?? 76) };
 }
-
-/** A grid (for a contour) around a set of (b, w) points, with a margin on every side. */
-export function gridAround(points: { b: number; w: number }[], n = 71): SurfaceGrid {
-  const span = (v: number[]) => {
-    const lo = Math.min(...v);
-    const hi = Math.max(...v);
-    const m = 0.15 * (hi - lo || Math.abs(hi) || 1);
-    return linspace(lo - m, hi + m, n);
-  };
-  return { bs: span(points.map((p) => p.b)), ws: span(points.map((p) => p.w)) };
-}

@@ -75,6 +75,60 @@ export async function generate(model: PhiModel, promptIds: readonly number[], op
   };
 }
 
+export interface BatchGenerateResult {
+  /** Per sequence: its prompt followed by its new tokens. */
+  ids: number[][];
+  newIds: number[][];
+  /** Seconds for the prompts' forward passes (one per prompt; each picks its first new token). */
+  prefillSeconds: number;
+  /** Seconds for the batched decode steps. */
+  decodeSeconds: number;
+  /** Batched steps taken (each one pass over the weights for every unfinished sequence). */
+  steps: number;
+  /** New tokens from the batched steps (all sequences) ÷ decodeSeconds: the aggregate rate. NaN if none. */
+  decodeTokensPerSecond: number;
+}
+
+/**
+ * Greedy generation for several prompts at once: each prompt is prefilled on its
+ * own, then every decode step feeds the unfinished sequences' last tokens through
+ * the model together (PhiModel.forwardBatch), one pass over the weights per step.
+ * Each sequence gets the same tokens as generate() would give it alone.
+ */
+export async function generateBatch(model: PhiModel, prompts: readonly (readonly number[])[], opts: Omit<GenerateOptions, "onToken">): Promise<BatchGenerateResult> {
+  if (prompts.length === 0) throw new Error("generateBatch: no prompts");
+  if (prompts.some((p) => p.length === 0)) throw new Error("generateBatch: empty prompt (phi-2 has no BOS token to start from)");
+  const eos = opts.eosTokenId === undefined ? model.config.eosTokenId : opts.eosTokenId;
+  const budgets = prompts.map((p) => newTokenBudget(p.length, opts));
+  const caches = prompts.map((p, b) => model.newCache(p.length + budgets[b]));
+  const newIds: number[][] = prompts.map(() => []);
+  const done = (b: number) => newIds[b].length >= budgets[b] || (newIds[b].length > 0 && newIds[b][newIds[b].length - 1] === eos);
+  const t0 = performance.now() / 1000;
+  for (let b = 0; b < prompts.length; b++) {
+    if (budgets[b] > 0) newIds[b].push(argmax(await model.forward(prompts[b], caches[b])));
+  }
+  const t1 = performance.now() / 1000;
+  let steps = 0, decoded = 0;
+  for (;;) {
+    const active = prompts.map((_, b) => b).filter((b) => !done(b));
+    if (active.length === 0) break;
+    const logits = await model.forwardBatch(active.map((b) => newIds[b][newIds[b].length - 1]), active.map((b) => caches[b]));
+    const V = logits.length / active.length;
+    active.forEach((b, i) => newIds[b].push(argmax(logits.subarray(i * V, (i + 1) * V))));
+    steps++;
+    decoded += active.length;
+  }
+  const decodeSeconds = performance.now() / 1000 - t1;
+  return {
+    ids: prompts.map((p, b) => [...p, ...newIds[b]]),
+    newIds,
+    prefillSeconds: t1 - t0,
+    decodeSeconds,
+    steps,
+    decodeTokensPerSecond: decoded > 0 ? decoded / decodeSeconds : NaN,
+  };
+}
+
 /**
  * Turns a stream of token ids into a stream of text. Byte-level BPE tokens can
  * split a UTF-8 character (an emoji is often 2–3 tokens), so like transformers'

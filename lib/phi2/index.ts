@@ -1,8 +1,10 @@
 // phi-2 in TypeScript, from its published files. Read top to bottom:
 //   safetensors.ts → config.ts → tokenizer.ts → matmul.ts / matmul-js.ts → model.ts → generate.ts → load.ts
 export * from "./budget";
+export * from "./check";
 export * from "./config";
 export * from "./f16";
+export * from "./folder";
 export * from "./generate";
 export * from "./load";
 export * from "./matmul";

@@ -6,7 +6,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readPhiConfig, type PhiConfig } from "./config";
+import { checkTensorsAgainstConfig, layersInTensors, listNames } from "./check";
+import { ConfigError, readPhiConfig, type PhiConfig } from "./config";
 import type { HoldDtype, MatmulBackend } from "./matmul";
 import { JsMatmul } from "./matmul-js";
 import { PhiModel } from "./model";
@@ -34,8 +35,26 @@ async function findWasmFactory(): Promise<WasmFactory | null> {
   return typeof f === "function" ? (f as WasmFactory) : null;
 }
 
-/** A matmul backend: "js" (reference), "wasm" (kernels/, error if missing), "auto" (wasm if it works, else js). */
-export async function createBackend(kind: BackendKind, opts: { threads?: number } = {}): Promise<MatmulBackend> {
+/** The wasm kernels exist but refused the thread count asked for (not a reason to fall back to js silently). */
+export class ThreadsError extends Error {
+  constructor(readonly threads: number, why: string) {
+    super(`threads ${threads}: the wasm backend refuses it (${why}; this machine has ${os.availableParallelism()} cores)`);
+    this.name = "ThreadsError";
+  }
+}
+
+export interface BackendOptions {
+  threads?: number;
+  /** Told why "auto" fell back to js (default: nobody is told). */
+  onFallback?(why: string): void;
+}
+
+/**
+ * A matmul backend: "js" (reference), "wasm" (kernels/, error if missing), "auto"
+ * (wasm if it works, else js, saying why through onFallback). An explicit thread
+ * count the kernels refuse is an error (ThreadsError) for "auto" too.
+ */
+export async function createBackend(kind: BackendKind, opts: BackendOptions = {}): Promise<MatmulBackend> {
   if (kind === "js") return new JsMatmul();
   let factory: WasmFactory | null = null;
   let why = "lib/phi2/kernels is not built";
@@ -49,9 +68,11 @@ export async function createBackend(kind: BackendKind, opts: { threads?: number 
       return await factory({ threads: opts.threads });
     } catch (e) {
       why = (e as Error).message;
+      if (opts.threads !== undefined && /thread/i.test(why)) throw new ThreadsError(opts.threads, why);
     }
   }
   if (kind === "wasm") throw new Error(`wasm backend unavailable: ${why}`);
+  opts.onFallback?.(`wasm backend unavailable (${why}): using the js backend, 1 thread`);
   return new JsMatmul();
 }
 
@@ -115,12 +136,21 @@ export interface LoadOptions {
   /** A kind (default "auto") or a backend already created (it is closed if loading fails). */
   backend?: BackendKind | MatmulBackend;
   threads?: number;
-  /** Positions the KV cache must hold (for the memory estimate); default max_position_embeddings. */
+  /** Positions the KV cache must hold (for the memory estimate); default max_position_embeddings, at most that. */
   positions?: number;
   /** Free memory in bytes (default: measured). Tests inject a small value to see the refusal. */
   freeMemoryBytes?: number;
+  /**
+   * Called with the config and tokenizer before any weight is read: throw here to
+   * stop early (the CLI checks its flags); a number returned replaces `positions`.
+   */
+  beforeWeights?(config: PhiConfig, tokenizer: PhiTokenizer): number | void;
+  /** Told when "auto" falls back to the js backend, and why. */
+  onFallback?(why: string): void;
   /** How the matrices are held: as stored (default), F32, or Q8_0 (int8, quantized at load). */
   hold?: HoldDtype;
+  /** Progress of the weights: placed so far and total (weights, not bytes). */
+  onProgress?(done: number, total: number): void;
 }
 
 export interface LoadedPhi {
@@ -132,20 +162,45 @@ export interface LoadedPhi {
   loadSeconds: number;
 }
 
+/**
+ * `dir/config.json`, checked against the tensors in `st`. A refused
+ * num_hidden_layers also says how many layers the files hold.
+ */
+export function readCheckedConfig(dir: string, st: SafetensorsModel): PhiConfig {
+  const configFile = path.join(dir, "config.json");
+  let config: PhiConfig;
+  try {
+    config = readPhiConfig(dir);
+  } catch (e) {
+    if (e instanceof ConfigError && e.key === "num_hidden_layers") {
+      const held = layersInTensors(st.tensors.keys());
+      const layerNames = [...st.tensors.keys()].filter((n) => n.startsWith("model.layers."));
+      throw new Error(`${e.message}; the files hold ${held.length} layers, all of them unused: ${listNames(layerNames)}`);
+    }
+    throw e;
+  }
+  checkTensorsAgainstConfig(st, config, configFile);
+  return config;
+}
+
 /** Load config, tokenizer and weights from `dir` (e.g. a clone of huggingface.co/microsoft/phi-2). */
 export async function loadPhi(dir: string, opts: LoadOptions = {}): Promise<LoadedPhi> {
   const t0 = performance.now();
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir}: model directory not found`);
-  const config = readPhiConfig(dir);
-  const st = SafetensorsModel.open(dir);
+  const st = SafetensorsModel.open(dir); // headers only, every shard name checked
   let backend: MatmulBackend | null = null;
   try {
-    const b = opts.backend ?? "auto";
-    backend = typeof b === "string" ? await createBackend(b, { threads: opts.threads }) : b;
-    const estimate = estimateMemory(st, config, matrixBytesPerValue(backend, opts.hold), opts.positions ?? config.maxPositions);
-    checkMemory(estimate, opts.freeMemoryBytes ?? availableMemoryBytes(), `${dir} with the ${backend.name} backend`);
+    const config = readCheckedConfig(dir, st);
     const tokenizer = await loadTokenizer(dir);
-    const model = await PhiModel.load(st, config, backend, opts.hold);
+    const positions = opts.beforeWeights?.(config, tokenizer) ?? opts.positions ?? config.maxPositions;
+    if (!(Number.isInteger(positions) && positions >= 1 && positions <= config.maxPositions)) {
+      throw new Error(`${positions} positions: the model holds at most max_position_embeddings ${config.maxPositions} (${path.join(dir, "config.json")})`);
+    }
+    const b = opts.backend ?? "auto";
+    backend = typeof b === "string" ? await createBackend(b, { threads: opts.threads, onFallback: opts.onFallback }) : b;
+    const estimate = estimateMemory(st, config, matrixBytesPerValue(backend, opts.hold), positions);
+    checkMemory(estimate, opts.freeMemoryBytes ?? availableMemoryBytes(), `${dir} with the ${backend.name} backend`);
+    const model = await PhiModel.load(st, config, backend, { hold: opts.hold, onProgress: opts.onProgress });
     return { model, tokenizer, config, estimate, loadSeconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     await backend?.close();

@@ -168,6 +168,26 @@ function addBias(y: Float32Array, T: number, bias: Float32Array): Float32Array {
 
 // ---------------------------------------------------------------- the model
 
+/** How PhiModel.load / random place the matrices. */
+export interface WeightOptions {
+  /** How the backend holds them: "stored" (default: as in the files), "F32", "Q8_0" (int8, quantized at load). */
+  hold?: HoldDtype;
+  /** Called after each matrix with the weights placed so far and the total (for a progress bar). */
+  onProgress?(done: number, total: number): void;
+}
+
+/** Counts placed weights against the config's total of matrix weights. */
+function progressCounter(config: PhiConfig, onProgress?: (done: number, total: number) => void): (n: number) => void {
+  const { hidden: h, intermediate: im, vocabSize, numLayers } = config;
+  const kv = config.numKvHeads * config.headDim;
+  const total = numLayers * (2 * h * h + 2 * kv * h + 2 * h * im) + vocabSize * h;
+  let done = 0;
+  return (n) => {
+    done += n;
+    onProgress?.(done, total);
+  };
+}
+
 export class PhiModel {
   private constructor(
     readonly config: PhiConfig,
@@ -179,8 +199,9 @@ export class PhiModel {
   ) {}
 
   /** Weights from safetensors (names as transformers' PhiForCausalLM). */
-  /** `hold`: how the backend keeps the matrices ("stored" = as in the files; "F32"; "Q8_0" = int8, quantized at load). */
-  static async load(st: SafetensorsModel, config: PhiConfig, backend: MatmulBackend, hold: HoldDtype = "stored"): Promise<PhiModel> {
+  static async load(st: SafetensorsModel, config: PhiConfig, backend: MatmulBackend, opts: WeightOptions = {}): Promise<PhiModel> {
+    const { hold = "stored", onProgress } = opts;
+    const progress = progressCounter(config, onProgress);
     const { hidden, intermediate, vocabSize, numKvHeads, headDim } = config;
     const kvWidth = numKvHeads * headDim;
     const check = (name: string, shape: number[]) => {
@@ -194,6 +215,7 @@ export class PhiModel {
       if (t.dtype !== "F16" && t.dtype !== "BF16" && t.dtype !== "F32") throw new Error(`${t.file}: tensor "${t.name}" has dtype ${t.dtype}`);
       const source: WeightSource = { kind: "file", file: t.file, offset: t.offset };
       const handle = await backend.addWeight({ name: t.name, dtype: t.dtype, rows, cols, source, hold });
+      progress(rows * cols);
       return { handle, bias: vec(`${prefix}.bias`, rows), rows, cols };
     };
     const norm = (prefix: string): Norm => ({ weight: vec(`${prefix}.weight`, hidden), bias: vec(`${prefix}.bias`, hidden) });
@@ -224,12 +246,15 @@ export class PhiModel {
    * without the download. Matrices uniform in ±1/√in (so activations stay O(1)),
    * LayerNorm weight 1 and bias 0, other biases 0.
    */
-  static async random(config: PhiConfig, backend: MatmulBackend, dtype: WeightDtype = "F16", seed = 1, hold: HoldDtype = "stored"): Promise<PhiModel> {
+  static async random(config: PhiConfig, backend: MatmulBackend, dtype: WeightDtype = "F16", seed = 1, opts: WeightOptions = {}): Promise<PhiModel> {
+    const { hold = "stored", onProgress } = opts;
+    const progress = progressCounter(config, onProgress);
     const { hidden, intermediate, vocabSize, numKvHeads, headDim } = config;
     let next = seed;
     const linear = async (name: string, rows: number, cols: number): Promise<Linear> => {
       const source: WeightSource = { kind: "random", seed: next++, scale: 1 / Math.sqrt(cols) };
       const handle = await backend.addWeight({ name, dtype, rows, cols, source, hold });
+      progress(rows * cols);
       return { handle, bias: new Float32Array(rows), rows, cols };
     };
     const norm = (): Norm => ({ weight: new Float32Array(hidden).fill(1), bias: new Float32Array(hidden) });
@@ -316,39 +341,70 @@ export class PhiModel {
    * allLogits, else [1, vocab] for the last one (all generation needs).
    */
   async forward(ids: readonly number[], cache: KVCache, opts: { allLogits?: boolean; hooks?: ForwardHooks } = {}): Promise<Float32Array> {
-    const { hidden, vocabSize, layerNormEps: eps } = this.config;
     const T = ids.length;
     if (T === 0) throw new Error("forward: no tokens");
-    if (cache.length + T > this.config.maxPositions) throw new Error(`forward: ${cache.length + T} positions exceed max_position_embeddings ${this.config.maxPositions}`);
-    cache.reserve(cache.length + T);
-
-    let x = new Float32Array(T * hidden); // [T, hidden]
-    ids.forEach((id, t) => {
-      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new Error(`forward: token id ${id} outside the embedding's ${vocabSize} rows`);
-      this.embedding.row(id, x.subarray(t * hidden, (t + 1) * hidden));
-    });
-    opts.hooks?.onResidual?.(0, x);
-
-    for (let li = 0; li < this.layers.length; li++) {
-      const layer = this.layers[li];
-      const h = layerNorm(x, T, hidden, layer.norm, eps); // [T, hidden]
-      // everything that reads h in one backend call, then everything that ends in the residual stream
-      const [q, k, v, f] = await this.linears([layer.q, layer.k, layer.v, layer.fc1].map((l) => ({ l, x: h })), T); // f: [T, intermediate]
-      const heads = this.attention(li, q, k, v, T, cache); // [T, hidden]
-      const [a, m] = await this.linears([{ l: layer.dense, x: heads }, { l: layer.fc2, x: geluNew(f) }], T); // [T, hidden] each
-      const next = new Float32Array(T * hidden);
-      for (let i = 0; i < next.length; i++) next[i] = a[i] + m[i] + x[i]; // the order transformers adds them
-      x = next;
-      opts.hooks?.onResidual?.(li + 1, x);
-    }
-    cache.length += T;
-
+    const x = await this.layersOn(ids, [{ cache, t0: 0, T }], opts.hooks);
     // final LayerNorm and lm_head only on the rows wanted: generation needs just the last one
+    const { hidden, layerNormEps: eps } = this.config;
     const normRows = opts.allLogits || opts.hooks?.onFinalNorm ? T : 1;
     const normed = layerNorm(x.subarray((T - normRows) * hidden), normRows, hidden, this.finalNorm, eps); // [normRows, hidden]
     opts.hooks?.onFinalNorm?.(normed);
     const rowsOut = opts.allLogits ? T : 1;
     return this.linear(this.lmHead, normed.slice((normRows - rowsOut) * hidden), rowsOut); // [rowsOut, vocab]
+  }
+
+  /**
+   * Batch decoding: one new token for each of B sequences (ids[b] after caches[b]'s
+   * positions), in one pass over the weights — every matrix multiplies all B rows at
+   * once, so each weight byte is read once per step, not B times. Returns logits [B, vocab].
+   */
+  async forwardBatch(ids: readonly number[], caches: readonly KVCache[]): Promise<Float32Array> {
+    const B = ids.length;
+    if (B === 0 || caches.length !== B) throw new Error(`forwardBatch: ${B} ids for ${caches.length} caches`);
+    if (new Set(caches).size !== B) throw new Error("forwardBatch: each sequence needs its own cache");
+    const x = await this.layersOn(ids, caches.map((cache, b) => ({ cache, t0: b, T: 1 })));
+    const { hidden, layerNormEps: eps } = this.config;
+    return this.linear(this.lmHead, layerNorm(x, B, hidden, this.finalNorm, eps), B); // [B, vocab]
+  }
+
+  /**
+   * The decoder layers on the rows of `ids` ([rows, hidden] after the embedding).
+   * Rows [t0, t0 + T) of each segment are the next T positions of its cache: the
+   * matrices see all rows at once, attention each segment against its own cache.
+   */
+  private async layersOn(ids: readonly number[], segments: readonly { cache: KVCache; t0: number; T: number }[], hooks?: ForwardHooks): Promise<Float32Array> {
+    const { hidden, vocabSize, numHeads, numKvHeads, headDim, layerNormEps: eps } = this.config;
+    const rows = ids.length;
+    for (const { cache, T } of segments) {
+      if (cache.length + T > this.config.maxPositions) throw new Error(`forward: ${cache.length + T} positions exceed max_position_embeddings ${this.config.maxPositions}`);
+      cache.reserve(cache.length + T);
+    }
+    let x = new Float32Array(rows * hidden); // [rows, hidden]
+    ids.forEach((id, t) => {
+      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new Error(`forward: token id ${id} outside the embedding's ${vocabSize} rows`);
+      this.embedding.row(id, x.subarray(t * hidden, (t + 1) * hidden));
+    });
+    hooks?.onResidual?.(0, x);
+
+    const qw = numHeads * headDim, kw = numKvHeads * headDim;
+    for (let li = 0; li < this.layers.length; li++) {
+      const layer = this.layers[li];
+      const h = layerNorm(x, rows, hidden, layer.norm, eps); // [rows, hidden]
+      // everything that reads h in one backend call, then everything that ends in the residual stream
+      const [q, k, v, f] = await this.linears([layer.q, layer.k, layer.v, layer.fc1].map((l) => ({ l, x: h })), rows); // f: [rows, intermediate]
+      const heads = new Float32Array(rows * qw); // [rows, hidden]
+      for (const { cache, t0, T } of segments) {
+        const part = (a: Float32Array, w: number) => a.subarray(t0 * w, (t0 + T) * w);
+        heads.set(this.attention(li, part(q, qw), part(k, kw), part(v, kw), T, cache), t0 * qw);
+      }
+      const [a, m] = await this.linears([{ l: layer.dense, x: heads }, { l: layer.fc2, x: geluNew(f) }], rows); // [rows, hidden] each
+      const next = new Float32Array(rows * hidden);
+      for (let i = 0; i < next.length; i++) next[i] = a[i] + m[i] + x[i]; // the order transformers adds them
+      x = next;
+      hooks?.onResidual?.(li + 1, x);
+    }
+    for (const s of segments) s.cache.length += s.T;
+    return x;
   }
 
   /** Parameters: matrices + biases + norms + embedding (counted from the shapes). */

@@ -61,6 +61,7 @@ export interface KernelExports {
   streamSum(src: number, n: number): number;
   f32ToF16(src: number, dst: number, n: number): void;
   f32ToBF16(src: number, dst: number, n: number): void;
+  randomF32(dst: number, n: number, seed: number, start: number, scale: number): void;
   quantizeQ8(src: number, n: number, q: number, d: number, asI16: number): void;
   quantizeX(x: number, T: number, cols: number, xq: number, xd: number): void;
   q8Matmul(wq: number, wd: number, xq: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number): void;

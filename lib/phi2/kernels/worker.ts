@@ -5,7 +5,6 @@
 
 import * as fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { fillRandomF32 } from "../random";
 import { Arena, kernelModule, MAX_COLS, XCAP, YCAP } from "./wasm";
 import { Q8_BLOCK } from "../matmul";
 import { Ctrl, ERROR_SLOT, Op, type FillMessage, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
@@ -60,7 +59,7 @@ function fillConverted(m: FillMessage): void {
     const n = rows * m.cols;
     const raw = arena.u8(XP, n * size);
     if (s.kind === "random") {
-      fillRandomF32(arena.f32(XIN, n), s.seed, s.scale, r * m.cols);
+      k.randomF32(XIN, n, s.seed, r * m.cols, s.scale);
       // the values a weight stored in the source dtype holds
       if (m.dtype === "F16") k.f32ToF16(XIN, XP, n);
       else if (m.dtype === "BF16") k.f32ToBF16(XIN, XP, n);
@@ -109,14 +108,14 @@ function fill(m: FillMessage): { finite: boolean; count: number } {
   } else if (s.kind === "file") {
     readInto(arena.u8(dst, bytes), s.file, s.offset, m.name);
   } else if (m.dtype === "F32") {
-    fillRandomF32(arena.f32(dst, n), s.seed, s.scale, m.r0 * m.cols);
+    arena.k.randomF32(dst, n, s.seed, m.r0 * m.cols, s.scale);
   } else {
     // random.ts's float32 values, rounded to the dtype in wasm, a chunk at a time
     const round = m.dtype === "F16" ? arena.k.f32ToF16 : arena.k.f32ToBF16;
     const { XIN } = arena.scratch(init.index);
     for (let i = 0; i < n; i += XCAP) {
       const count = Math.min(XCAP, n - i);
-      fillRandomF32(arena.f32(XIN, count), s.seed, s.scale, m.r0 * m.cols + i);
+      arena.k.randomF32(XIN, count, s.seed, m.r0 * m.cols + i, s.scale);
       round(XIN, dst + 2 * i, count);
     }
   }

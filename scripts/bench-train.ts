@@ -1,10 +1,12 @@
-// `npm run bench -- train [--json] [--epochs N] [--repeats R] [--threads] [--torch-threads T]`: training throughput of
+// `npm run bench -- train [--json] [--epochs N] [--repeats R] [--threads] [--torch-threads T] [--no-torch]`: training throughput of
 // the course's MLPs (56 → 100 × k → 1 on the course's 56-day training set, Adam, MAE),
 // full batch and mini-batch, through the same loop the notebooks use (lib/train.ts).
 // When a python3 with torch is found, the identical model and loop run in PyTorch in the
 // same invocation (scripts/bench_train_torch.py), and the ratio PyTorch ÷ ours is printed.
 // Each number is the best of R runs (default 3), on both sides; PyTorch uses T threads
 // (default 2, the reference measurement's setting). --threads: experimental threaded wasm.
+// --no-torch: ours only. COURSE_DENSE_FORWARD=0 COURSE_ADAM=tfjs COURSE_BACKPROP=autodiff: the
+// training loop as it was before the fused forward, host Adam and hand-written backward pass.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,13 +40,14 @@ interface Measured {
 
 export const CLI = defineCli({
   program: "bench train",
-  usage: "usage: npm run bench -- train [--json] [--epochs N] [--repeats R] [--threads] [--torch-threads T]",
+  usage: "usage: npm run bench -- train [--json] [--epochs N] [--repeats R] [--threads] [--torch-threads T] [--no-torch]",
   flags: {
     json: { type: "boolean", help: "print one JSON object" },
     epochs: { type: "integer", min: 1, max: 100_000, default: 100, metavar: "N", help: "epochs per timed run" },
     repeats: { type: "integer", min: 1, max: 100, default: 3, metavar: "R", help: "runs per case; the best is reported" },
     threads: { type: "boolean", help: "experimental threaded wasm" },
     "torch-threads": { type: "integer", min: 1, max: 256, default: 2, metavar: "T", help: "PyTorch threads (2: the reference measurement's setting)" },
+    "no-torch": { type: "boolean", help: "ours only, even when a python3 with torch is found" },
   },
 });
 
@@ -62,7 +65,7 @@ export function main(argv: string[]): Promise<number> {
   return runCli(CLI, argv, (p) => bench(p.values), undefined, "npm run bench -- train --help");
 }
 
-async function bench(flags: { json: boolean; epochs: number; repeats: number; threads: boolean; "torch-threads": number }): Promise<number> {
+async function bench(flags: { json: boolean; epochs: number; repeats: number; threads: boolean; "torch-threads": number; "no-torch": boolean }): Promise<number> {
   const { json, epochs, repeats } = flags;
   const info = await initBackend({ wasmThreads: flags.threads ? true : undefined });
   const log = (s: string): void => {
@@ -99,7 +102,7 @@ async function bench(flags: { json: boolean; epochs: number; repeats: number; th
   }
   log(`tfjs ${info.name.padEnd(5)} ${ours[0].model.padEnd(26)} batch full ${synced.epochsPerSecond.toFixed(1).padStart(7)} epochs/s  with the loss read back every step`);
 
-  const torch = runTorch(train, epochs, repeats, flags["torch-threads"], log);
+  const torch = flags["no-torch"] ? null : runTorch(train, epochs, repeats, flags["torch-threads"], log);
   const headline = ours[0].epochs_per_s;
   const torchHeadline = torch ? torch.results[0].epochs_per_s : null;
   const ratio = torchHeadline !== null ? torchHeadline / headline : null;

@@ -155,6 +155,7 @@ describe("the validation split", () => {
     expect(c.split.train.start).toBe("2013-07-02");
     expect(() => c.valSplit).toThrow(/training period 2013-07-02 … 2013-12-31 has 183 days; 365 validation days \+ at least 28 days to train on need 393\. Use fewer validation days \(COURSE_VAL_DAYS\)/);
     expect(() => courseData({ COURSE_VAL_DAYS: "1.5" }).valSplit).toThrow(/COURSE_VAL_DAYS must be a whole number/);
+    for (const v of ["0x10", "1e3", "Infinity", "0"]) expect(() => courseData({ COURSE_VAL_DAYS: v }).valSplit).toThrow(/COURSE_VAL_DAYS must be a whole number in \[1, 36500\]/);
     expect(() => withValidation(chronologicalSplit(loadBirths(), 7), 0)).toThrow(DataError);
   });
 });

@@ -43,18 +43,26 @@ export function loadCourseSeries(env: NodeJS.ProcessEnv = process.env): DailySer
   }
 }
 
+/**
+ * A number from the environment variable `name`, or undefined when unset. Plain
+ * decimals only (Number() would also take "0x10", "Infinity" and "1e20"); the
+ * message names the variable and its limits.
+ */
+function envNumber(env: NodeJS.ProcessEnv, name: string, lim: { min: number; max: number }, whole: boolean): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === "") return undefined;
+  const kind = whole ? "a whole number" : "a number";
+  const n = (whole ? /^\d+$/ : /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/).test(v.trim()) ? Number(v) : Number.NaN;
+  if (!(n >= lim.min && n <= lim.max)) throw new DataError(`${name} must be ${kind} in [${lim.min}, ${lim.max}], got "${v}"`);
+  return n;
+}
+
 /** The split options from COURSE_TRAIN_YEARS / COURSE_TEST_DAYS (defaults: 4 years, 365 days). */
 export function courseSplitOptions(env: NodeJS.ProcessEnv = process.env): SplitOptions {
-  const num = (name: string, lim: { min: number; max: number }, whole: boolean): number | undefined => {
-    const v = env[name];
-    if (v === undefined || v === "") return undefined;
-    const kind = whole ? "a whole number" : "a number";
-    // plain decimals only: Number() would also take "0x10", "Infinity" and "1e20"
-    const n = (whole ? /^\d+$/ : /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/).test(v.trim()) ? Number(v) : Number.NaN;
-    if (!(n >= lim.min && n <= lim.max)) throw new DataError(`${name} must be ${kind} in [${lim.min}, ${lim.max}], got "${v}"`);
-    return n;
+  return {
+    trainYears: envNumber(env, "COURSE_TRAIN_YEARS", TRAIN_YEARS_LIMITS, false),
+    testDays: envNumber(env, "COURSE_TEST_DAYS", TEST_DAYS_LIMITS, true),
   };
-  return { trainYears: num("COURSE_TRAIN_YEARS", TRAIN_YEARS_LIMITS, false), testDays: num("COURSE_TEST_DAYS", TEST_DAYS_LIMITS, true) };
 }
 
 /** The most past days any model of the course looks at (notebook 03's 56-day model). */
@@ -81,11 +89,7 @@ export function courseData(env: NodeJS.ProcessEnv = process.env): { series: Dail
   };
 }
 
-/** COURSE_VAL_DAYS: a whole number of days ≥ 1, or undefined when unset. */
+/** COURSE_VAL_DAYS: a whole number of days (the same limits as COURSE_TEST_DAYS), or undefined when unset. */
 export function courseValDays(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const v = env.COURSE_VAL_DAYS;
-  if (v === undefined || v === "") return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`COURSE_VAL_DAYS must be a whole number of days ≥ 1, got "${v}"`);
-  return n;
+  return envNumber(env, "COURSE_VAL_DAYS", TEST_DAYS_LIMITS, true);
 }

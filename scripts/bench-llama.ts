@@ -151,9 +151,11 @@ export async function compareWithLlamaCpp(o: {
   newTokens: number;
   ours: OursRow;
   log(line: string): void;
+  /** How node-llama-cpp is found (tests pass one that finds nothing). */
+  loader?: typeof loadNodeLlamaCpp;
 }): Promise<Record<string, unknown>> {
   const { log } = o;
-  const m = await loadNodeLlamaCpp();
+  const m = await (o.loader ?? loadNodeLlamaCpp)();
   if (!m.lib) {
     log(`\nllama.cpp: not run — ${m.why}. Our row above stands alone.`);
     return { llama_cpp: null, llama_cpp_missing: m.why };

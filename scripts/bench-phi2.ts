@@ -13,12 +13,10 @@
 // error: max |Δlogit| and top-1 agreement over the prompt's positions.
 import * as os from "node:os";
 import { parseArgs } from "node:util";
-import { PHI2_CONFIG } from "../lib/phi2/config";
-import { argmax, generate, generateBatch } from "../lib/phi2/generate";
-import { createBackend } from "../lib/phi2/load";
-import { matmulMany, type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSpec } from "../lib/phi2/matmul";
-import { PhiModel } from "../lib/phi2/model";
-import { measureReadBandwidth } from "../lib/phi2/kernels";
+import {
+  argmax, createBackend, generate, generateBatch, matmulMany, measureReadBandwidth, PHI2_CONFIG, PhiModel,
+  type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSpec,
+} from "../lib/phi2";
 import { compareWithLlamaCpp } from "./bench-llama";
 
 /** The article's prompt "Write a detailed analogy between mathematics and a lighthouse." in phi-2's

@@ -41,9 +41,12 @@ describe("course flags", () => {
     expect(fails(["--cell-timeout", "abc"])).toBe('--cell-timeout must be a whole number in [1, 86400], got "abc"');
     expect(fails(["--cell-timeout", "0"])).toBe('--cell-timeout must be a whole number in [1, 86400], got "0"');
     expect(parseCourseArgs(["--notebooks", here, "--cell-timeout", "30"], {})).toMatchObject({ cellTimeout: 30 });
+    expect(parseCourseArgs(["--notebooks", here], {})).toMatchObject({ idleTimeout: 60 });
+    expect(parseCourseArgs(["--notebooks", here, "--idle-timeout", "5"], {})).toMatchObject({ idleTimeout: 5 });
+    expect(fails(["--idle-timeout", "0"])).toBe('--idle-timeout must be a whole number in [1, 86400], got "0"');
   });
   it("unknown and repeated flags", () => {
-    expect(fails(["--notebook", "x"])).toBe("unknown flag --notebook; valid flags: --help, --notebooks, --out, --cell-timeout");
+    expect(fails(["--notebook", "x"])).toBe("unknown flag --notebook; valid flags: --help, --notebooks, --out, --cell-timeout, --idle-timeout");
     expect(fails(["--out", "a", "--out", "b"])).toBe('--out is given twice ("a" and "b"): give it once');
   });
 });
@@ -55,7 +58,7 @@ describe("the compiled runner as a process", () => {
     const out = join(mkdtempSync(join(tmpdir(), "course-out-")), "site");
     for (const [args, message] of [
       [["--notebooks", "/nonexistent"], "course: --notebooks: no directory /nonexistent\n"],
-      [["--bogus"], "course: unknown flag --bogus; valid flags: --help, --notebooks, --out, --cell-timeout\n"],
+      [["--bogus"], "course: unknown flag --bogus; valid flags: --help, --notebooks, --out, --cell-timeout, --idle-timeout\n"],
       [["--cell-timeout", "abc"], 'course: --cell-timeout must be a whole number in [1, 86400], got "abc"\n'],
     ] as const) {
       const r = run([...args, "--out", out]);

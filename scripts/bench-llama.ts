@@ -11,6 +11,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { PhiConfig } from "../lib/phi2";
+import { writePhi2GgufRandom, type MatrixType } from "./gguf-phi2";
+import { ROOT } from "./root";
 
 /** The part of node-llama-cpp's API used here (3.x). */
 interface Token {
@@ -118,4 +121,86 @@ export async function runLlamaCpp(lib: NodeLlamaCpp, file: string, promptIds: re
   } finally {
     await llama.dispose();
   }
+}
+
+export interface OursRow {
+  load_s: number;
+  prefill_s: number;
+  decode_tokens_per_s: number;
+  /** Our greedy ids after the prompt, to see that both ran the same weights. */
+  ids: readonly number[];
+}
+
+/** Where the bench's GGUF files are kept between runs (phi-2 F16 is 5.6 GB: written once). */
+export function benchGgufPath(layers: number, type: MatrixType, seed = 1): string {
+  return path.join(os.tmpdir(), "phi2-bench-gguf", `phi2-random-seed${seed}-L${layers}-${type}-v1.gguf`);
+}
+
+/**
+ * `npm run bench -- phi2 --vs llama.cpp`: the same random weights as GGUF, llama.cpp
+ * with the same prompt, threads and token count, both rows and the ratios printed
+ * through `log`. Returns the JSON fields to add (ratios: ours ÷ llama.cpp as speeds,
+ * i.e. tokens/s for decode and 1/seconds for prefill and load: ≥ 1 means ours is at
+ * least as fast). Without node-llama-cpp it says so and returns only why.
+ */
+export async function compareWithLlamaCpp(o: {
+  config: PhiConfig;
+  type: MatrixType;
+  threads: number;
+  promptIds: readonly number[];
+  newTokens: number;
+  ours: OursRow;
+  log(line: string): void;
+  /** How node-llama-cpp is found (tests pass one that finds nothing). */
+  loader?: typeof loadNodeLlamaCpp;
+}): Promise<Record<string, unknown>> {
+  const { log } = o;
+  const m = await (o.loader ?? loadNodeLlamaCpp)();
+  if (!m.lib) {
+    log(`\nllama.cpp: not run — ${m.why}. Our row above stands alone.`);
+    return { llama_cpp: null, llama_cpp_missing: m.why };
+  }
+  const file = benchGgufPath(o.config.numLayers, o.type);
+  if (fs.existsSync(file)) log(`llama.cpp: reusing ${file} (${(fs.statSync(file).size / 1e9).toFixed(2)} GB)`);
+  else {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    log(`llama.cpp: writing the same random weights as ${o.type} GGUF to ${file}…`);
+    const tokenizer = JSON.parse(fs.readFileSync(path.join(ROOT, "tests", "fixtures", "tiny-phi", "tokenizer.json"), "utf8")); // phi-2's tokenizer
+    const t0 = performance.now();
+    const bytes = writePhi2GgufRandom(o.config, tokenizer, file, o.type);
+    log(`  ${(bytes / 1e9).toFixed(2)} GB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  log(`llama.cpp (node-llama-cpp ${m.version}): load average before the run ${loadAverage().toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
+  const r = await runLlamaCpp(m.lib, file, o.promptIds, o.newTokens + 1, o.threads);
+  let same = 0;
+  while (same < Math.min(r.ids.length, o.ours.ids.length) && r.ids[same] === o.ours.ids[same]) same++;
+  const ratio = {
+    decode: o.ours.decode_tokens_per_s / r.decode_tokens_per_s,
+    prefill: r.prefill_s / o.ours.prefill_s,
+    load: r.load_s / o.ours.load_s,
+  };
+  const f = (v: number, d = 2) => v.toFixed(d);
+  const row = (name: string, load: number, prefill: number, tps: number) => `  ${name.padEnd(26)} ${f(load, 2).padStart(8)} s ${f(prefill, 3).padStart(9)} s ${f(tps).padStart(10)}`;
+  log("");
+  log(`side by side: phi-2 shapes (${o.config.numLayers} layers), the same random weights, ${o.promptIds.length}-token prompt, ${o.newTokens + 1} greedy tokens, ${o.threads} threads`);
+  log(`  ${"".padEnd(26)} ${"load".padStart(10)} ${"prefill".padStart(11)} ${"tokens/s".padStart(10)}`);
+  log(row("this course", o.ours.load_s, o.ours.prefill_s, o.ours.decode_tokens_per_s));
+  log(row(`llama.cpp ${o.type} (${r.threads} thr.)`, r.load_s, r.prefill_s, r.decode_tokens_per_s));
+  log(`  ours ÷ llama.cpp, as speed: decode ${f(ratio.decode)} · prefill ${f(ratio.prefill)} · load ${f(ratio.load)}   (≥ 1: ours at least as fast)`);
+  log(`  same greedy ids: the first ${same} of ${r.ids.length} (different weights would disagree at once; fp16/int8 rounding may split later near-ties)`);
+  return {
+    llama_cpp: `node-llama-cpp ${m.version}`,
+    llama_cpp_gguf: file,
+    llama_cpp_gguf_type: o.type,
+    llama_cpp_threads: r.threads,
+    llama_cpp_loadavg_1min_before: r.loadavg_1min_before,
+    llama_cpp_load_s: r.load_s,
+    llama_cpp_prefill_s: r.prefill_s,
+    llama_cpp_decode_tokens_per_s: r.decode_tokens_per_s,
+    ratio_decode: ratio.decode,
+    ratio_prefill: ratio.prefill,
+    ratio_load: ratio.load,
+    ratio_note: "ours ÷ llama.cpp as speeds (tokens/s; 1/s for prefill and load): ≥ 1 means ours is at least as fast",
+    same_greedy_ids: same,
+  };
 }

@@ -13,12 +13,11 @@
 // error: max |Δlogit| and top-1 agreement over the prompt's positions.
 import * as os from "node:os";
 import { parseArgs } from "node:util";
-import { PHI2_CONFIG } from "../lib/phi2/config";
-import { argmax, generate, generateBatch } from "../lib/phi2/generate";
-import { createBackend } from "../lib/phi2/load";
-import { matmulMany, type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSpec } from "../lib/phi2/matmul";
-import { PhiModel } from "../lib/phi2/model";
-import { measureReadBandwidth } from "../lib/phi2/kernels";
+import {
+  argmax, createBackend, generate, generateBatch, matmulMany, measureReadBandwidth, PHI2_CONFIG, PhiModel,
+  type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSpec,
+} from "../lib/phi2";
+import { compareWithLlamaCpp } from "./bench-llama";
 
 /** The article's prompt "Write a detailed analogy between mathematics and a lighthouse." in phi-2's
  *  tokenizer (tests/fixtures/tiny-phi/reference.json, input_ids). With random weights only the count matters. */
@@ -32,6 +31,7 @@ const HELP = `usage: npm run bench -- phi2 [--json] [--threads N] [--layers N] [
                    or q8 (the fp16 values quantized to int8 at load; also measures its error against fp16)
   --backend B      wasm (default) or js (the single-threaded float32 reference)
   --batch LIST     also decode B sequences at once for each B in LIST (e.g. 1,2,4,8): aggregate tokens/s
+  --vs llama.cpp   also run llama.cpp (node-llama-cpp) on the same weights as GGUF; prints both rows and the ratios
   --json           print one JSON object`;
 
 /** Wraps a backend to add up the wall time spent inside matmul calls. */
@@ -120,6 +120,7 @@ function parse(argv: string[]) {
         dtype: { type: "string", default: "fp16" },
         backend: { type: "string", default: "wasm" },
         batch: { type: "string" },
+        vs: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -132,7 +133,9 @@ function parse(argv: string[]) {
   if (values.backend !== "wasm" && values.backend !== "js") throw new UsageError(`--backend must be wasm or js, got "${values.backend}"`);
   const batch = values.batch === undefined ? [] : values.batch.split(",").map((v) => int("--batch", v.trim(), 1));
   if (batch.some((b) => b > 64)) throw new UsageError(`--batch sizes must be at most 64, got "${values.batch}"`);
+  if (values.vs !== undefined && values.vs !== "llama.cpp") throw new UsageError(`--vs must be llama.cpp, got "${values.vs}"`);
   return {
+    vs: values.vs,
     batch,
     help: values.help,
     json: values.json,
@@ -165,6 +168,7 @@ export async function main(argv: string[]): Promise<number> {
   const bw = measureReadBandwidth({ threads });
 
   // 2. load
+  log(`load average before our run: ${os.loadavg()[0].toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
   const config = { ...PHI2_CONFIG, numLayers: layers };
   const backend = new Timed(await createBackend(args.backend, { threads }));
   const { stored, hold } = DTYPES[dtype];
@@ -253,9 +257,7 @@ export async function main(argv: string[]): Promise<number> {
       decode_time_in_matmul: matmulShare,
       loadavg_1min: os.loadavg()[0],
     };
-    if (args.json) {
-      console.log(JSON.stringify(result));
-    } else {
+    if (!args.json) {
       const f = (v: number, d = 2) => v.toFixed(d);
       log("");
       log(`phi-2 shapes, random ${stored} weights held as ${hold}, ${backend.name}, ${layers} layers (measured: ${result.measured})`);
@@ -272,6 +274,13 @@ export async function main(argv: string[]): Promise<number> {
       log(`  load average (1 min)     ${f(result.loadavg_1min, 1)} on ${os.availableParallelism()} cores, counting this benchmark's own threads (other programs slow every number above)`);
       log(`  for comparison (issue 5, same machine): PyTorch fp32 2 threads 1.5 tokens/s; goal ≥ 1.5, stretch ≥ 2.8`);
     }
+    let vs: Record<string, unknown> = {};
+    if (args.vs) {
+      await model.close(); // free our copy of the weights before llama.cpp maps its own
+      const ours = { load_s: loadS, prefill_s: r.prefillSeconds, decode_tokens_per_s: tps, ids: r.newIds };
+      vs = await compareWithLlamaCpp({ config, type: hold === "Q8_0" ? "Q8_0" : "F16", threads, promptIds: ARTICLE_PROMPT_IDS, newTokens, ours, log });
+    }
+    if (args.json) console.log(JSON.stringify({ ...result, ...vs }));
     return 0;
   } finally {
     await model.close();

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { floatToHalf, halfToFloat, mulberry32At, readPhiConfig, PHI2_CONFIG } from "../lib/phi2";
 import { GGUF_ALIGNMENT, ggufHeader, quantizeQ8_0, tensorBytes, writeGguf } from "../scripts/gguf";
 import { ggufName, tokenizerKeys, writePhi2GgufFromFolder, writePhi2GgufRandom } from "../scripts/gguf-phi2";
-import { loadNodeLlamaCpp, runLlamaCpp } from "../scripts/bench-llama";
+import { compareWithLlamaCpp, loadNodeLlamaCpp, runLlamaCpp } from "../scripts/bench-llama";
 import { generate, JsMatmul, PhiModel } from "../lib/phi2";
 
 const DIR = path.join(__dirname, "fixtures", "tiny-phi");
@@ -186,4 +186,17 @@ describe("llama.cpp runs what the writer wrote (node-llama-cpp, when installed)"
     const r = await runLlamaCpp(m.lib!, file, reference.input_ids, 12, 1);
     expect(r.ids).toEqual(mine.newIds);
   }, 120_000);
+});
+
+test("bench --vs llama.cpp without node-llama-cpp: says so, adds only why, runs nothing", async () => {
+  const lines: string[] = [];
+  const why = "node-llama-cpp is not installed (it is an optional dependency: npm install --include=optional)";
+  const out = await compareWithLlamaCpp({
+    config: PHI2_CONFIG, type: "F16", threads: 2, promptIds: [1, 2], newTokens: 3,
+    ours: { load_s: 1, prefill_s: 1, decode_tokens_per_s: 1, ids: [] },
+    log: (l) => lines.push(l),
+    loader: async () => ({ lib: null, why }),
+  });
+  expect(out).toEqual({ llama_cpp: null, llama_cpp_missing: why });
+  expect(lines.join("\n")).toContain(`llama.cpp: not run — ${why}. Our row above stands alone.`);
 });

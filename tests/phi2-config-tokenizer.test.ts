@@ -4,7 +4,9 @@ import { afterAll, describe, expect, test } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parsePhiConfig, readPhiConfig } from "../lib/phi2/config";
+import { PHI2_CONFIG as COMPUTE_PHI2 } from "../lib/compute";
+import { computeConfigOf } from "../lib/phi2/budget";
+import { parsePhiConfig, PHI2_CONFIG, readPhiConfig } from "../lib/phi2/config";
 import { TextStream } from "../lib/phi2/generate";
 import { loadTokenizer } from "../lib/phi2/tokenizer";
 
@@ -22,6 +24,12 @@ describe("config.json", () => {
   test("phi-2's own numbers: rotary on int(80 × 0.4) = 32 of 80 head dims", () => {
     const phi2 = { ...tinyConfig(), hidden_size: 2560, num_attention_heads: 32, num_key_value_heads: 32 };
     expect(parsePhiConfig(phi2)).toMatchObject({ headDim: 80, rotaryDim: 32 });
+  });
+
+  test("PHI2_CONFIG is phi-2's published config.json, and lib/compute's PHI2_CONFIG in the compute form", () => {
+    const published = { ...tinyConfig(), hidden_size: 2560, intermediate_size: 10240, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 32 };
+    expect(PHI2_CONFIG).toEqual(parsePhiConfig(published));
+    expect(computeConfigOf(PHI2_CONFIG)).toMatchObject(COMPUTE_PHI2);
   });
 
   test("the newer form (rope_parameters.rope_theta, dtype)", () => {

@@ -4,6 +4,7 @@
 // Everything the model code needs, with the names used in the math.
 
 import * as path from "node:path";
+import { PHI2_CONFIG as PHI2_SHAPE } from "../compute/models";
 import { readFolderText } from "./folder";
 
 export interface PhiConfig {
@@ -124,20 +125,29 @@ export function readPhiConfig(dir: string): PhiConfig {
   return parsePhiConfig(json, file);
 }
 
-/** phi-2's published config (microsoft/phi-2 config.json), for benchmarks with random weights. */
-export const PHI2_CONFIG: PhiConfig = {
-  vocabSize: 51200,
-  hidden: 2560,
-  intermediate: 10240,
-  numLayers: 32,
-  numHeads: 32,
-  numKvHeads: 32,
-  headDim: 80,
-  rotaryDim: 32,
-  ropeTheta: 10000,
-  layerNormEps: 1e-5,
-  maxPositions: 2048,
-  bosTokenId: 50256,
-  eosTokenId: 50256,
-  dtype: "float16",
-};
+/**
+ * phi-2's published config (microsoft/phi-2 config.json), for benchmarks with random
+ * weights. Its shape is lib/compute's PHI2_CONFIG (one place for the numbers); the
+ * rest is what only the forward pass needs: rotary on int(80 × 0.4) = 32 of each
+ * head's 80 dims, theta 10000, LayerNorm eps 1e-5, <|endoftext|> = 50256.
+ */
+export const PHI2_CONFIG: PhiConfig = (() => {
+  const s = PHI2_SHAPE;
+  const headDim = s.hidden / s.nHeads;
+  return {
+    vocabSize: s.vocab,
+    hidden: s.hidden,
+    intermediate: s.intermediate,
+    numLayers: s.nLayers,
+    numHeads: s.nHeads,
+    numKvHeads: s.nKvHeads ?? s.nHeads,
+    headDim,
+    rotaryDim: Math.floor(headDim * 0.4), // partial_rotary_factor 0.4
+    ropeTheta: 10000,
+    layerNormEps: 1e-5,
+    maxPositions: s.nCtx,
+    bosTokenId: 50256,
+    eosTokenId: 50256,
+    dtype: "float16",
+  };
+})();

@@ -2,10 +2,10 @@
 // (1 sign bit, 5 exponent bits, 10 mantissa bits); some models use bfloat16
 // (the top 16 bits of a float32). We compute in float32.
 
+import { DTYPE_BYTES } from "./dtypes";
 import type { WeightDtype } from "./matmul";
 
-/** Bytes per element of each stored dtype. */
-export const DTYPE_BYTES: Record<WeightDtype, number> = { F16: 2, BF16: 2, F32: 4 };
+export { DTYPE_BYTES }; // the table lives in dtypes.ts
 
 /** float16 bits → number (exact: every float16 is a float32). */
 export function halfToFloat(h: number): number {

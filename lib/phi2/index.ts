@@ -3,6 +3,7 @@
 export * from "./budget";
 export * from "./check";
 export * from "./config";
+export * from "./dtypes";
 export * from "./f16";
 export * from "./folder";
 export * from "./generate";
@@ -14,6 +15,7 @@ export * from "./random";
 export * from "./safetensors";
 export * from "./tokenizer";
 export * from "./traffic";
+export { createWasmMatmul, measureReadBandwidth, type Bandwidth } from "./kernels";
 
 /** The prompt of the article's phi-2 run (10 tokens with phi-2's tokenizer). */
 export const ARTICLE_PROMPT = "Write a detailed analogy between mathematics and a lighthouse.";

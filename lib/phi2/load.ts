@@ -6,34 +6,17 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { kvCacheBytesPerToken } from "../compute/memory";
 import { checkTensorsAgainstConfig, layersInTensors, listNames } from "./check";
 import { ConfigError, readPhiConfig, type PhiConfig } from "./config";
 import type { HoldDtype, MatmulBackend } from "./matmul";
+import { createWasmMatmul } from "./kernels";
 import { JsMatmul } from "./matmul-js";
 import { PhiModel } from "./model";
 import { SafetensorsModel, numel } from "./safetensors";
 import { loadTokenizer, type PhiTokenizer } from "./tokenizer";
 
 export type BackendKind = "js" | "wasm" | "auto";
-
-type WasmFactory = (opts?: { threads?: number }) => Promise<MatmulBackend>;
-
-/**
- * The worker/WebAssembly backend from kernels/, if it is there (it is optional:
- * without it everything runs on JsMatmul). Loaded at run time, so this file
- * compiles and works whether or not kernels/ exists.
- */
-async function findWasmFactory(): Promise<WasmFactory | null> {
-  const dir = path.join(__dirname, "kernels");
-  const js = path.join(dir, "index.js"); // compiled (dist/)
-  const ts = path.join(dir, "index.ts"); // sources (vitest)
-  let mod: Record<string, unknown> | null = null;
-  if (fs.existsSync(js)) mod = require(js);
-  else if (fs.existsSync(ts)) mod = await import(ts);
-  if (!mod) return null;
-  const f = mod.createWasmMatmul ?? (mod.default as Record<string, unknown> | undefined)?.createWasmMatmul;
-  return typeof f === "function" ? (f as WasmFactory) : null;
-}
 
 /** The wasm kernels exist but refused the thread count asked for (not a reason to fall back to js silently). */
 export class ThreadsError extends Error {
@@ -56,20 +39,12 @@ export interface BackendOptions {
  */
 export async function createBackend(kind: BackendKind, opts: BackendOptions = {}): Promise<MatmulBackend> {
   if (kind === "js") return new JsMatmul();
-  let factory: WasmFactory | null = null;
-  let why = "lib/phi2/kernels is not built";
+  let why: string;
   try {
-    factory = await findWasmFactory();
+    return await createWasmMatmul({ threads: opts.threads });
   } catch (e) {
-    why = (e as Error).message;
-  }
-  if (factory) {
-    try {
-      return await factory({ threads: opts.threads });
-    } catch (e) {
-      why = (e as Error).message;
-      if (opts.threads !== undefined && /thread/i.test(why)) throw new ThreadsError(opts.threads, why);
-    }
+    why = (e as Error).message; // e.g. no WebAssembly SIMD in this runtime, or the .wasm not built
+    if (opts.threads !== undefined && /thread/i.test(why)) throw new ThreadsError(opts.threads, why);
   }
   if (kind === "wasm") throw new Error(`wasm backend unavailable: ${why}`);
   opts.onFallback?.(`wasm backend unavailable (${why}): using the js backend, 1 thread`);
@@ -98,7 +73,8 @@ export function estimateMemory(st: SafetensorsModel, config: PhiConfig, matrixBy
     if (isMatrix) matrices += matrixBytesPerValue === "stored" ? t.byteLength : numel(t.shape) * matrixBytesPerValue;
     else other += t.name === "model.embed_tokens.weight" ? t.byteLength : numel(t.shape) * 4;
   }
-  const kvCache = 2 * config.numLayers * positions * config.numKvHeads * config.headDim * 4;
+  // K and V, every layer, fp32 (model.ts KVCache): lib/compute's formula, per token × positions
+  const kvCache = kvCacheBytesPerToken({ nLayers: config.numLayers, nKvHeads: config.numKvHeads, headDim: config.headDim }, "fp32") * positions;
   return { matrices, other, kvCache, overhead: OVERHEAD_BYTES, total: matrices + other + kvCache + OVERHEAD_BYTES };
 }
 

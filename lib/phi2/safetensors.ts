@@ -15,16 +15,11 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { SAFETENSORS_DTYPES } from "./dtypes";
 import { decodeToF32 } from "./f16";
 import { existsInFolder, fileInFolder, openRegular } from "./folder";
 
-/** Bytes per element of every dtype the safetensors format defines. */
-export const SAFETENSORS_DTYPES: Record<string, number> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1,
-  I16: 2, U16: 2, F16: 2, BF16: 2,
-  I32: 4, U32: 4, F32: 4,
-  I64: 8, U64: 8, F64: 8,
-};
+export { SAFETENSORS_DTYPES }; // the table lives in dtypes.ts
 
 /** Largest header we accept (the real ones are tens of KB; the reference library caps at 100 MB). */
 export const MAX_HEADER_BYTES = 100_000_000;

@@ -215,10 +215,10 @@ export function figureCount(ipynbPath: string): number {
  * one another and from a missing-glyph box (U+10FFFD has no glyph in any font), and
  * the text's width differs from that of as many boxes.
  */
-export async function glyphCheck(file: string, selector: string, text: string): Promise<{ font: string; distinct: boolean; width: number; boxesWidth: number }> {
+export async function glyphCheck(file: string, selector: string, text: string, env?: NodeJS.ProcessEnv): Promise<{ font: string; distinct: boolean; width: number; boxesWidth: number }> {
   if (!CHROMIUM) throw new Error("no Chromium found: apt-get install chromium");
   const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, env: env ?? process.env });
   try {
     const page = await browser.newPage();
     await page.goto(`file://${resolve(file)}`, { waitUntil: "domcontentloaded", timeout: 120_000 });

@@ -170,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
   const { stored, hold } = DTYPES[dtype];
   log(`loading phi-2 shapes (${layers} layers) with random ${stored} weights held as ${hold} in ${backend.name}…`);
   const t0 = performance.now();
-  const model = await PhiModel.random(config, backend, stored, 1, hold);
+  const model = await PhiModel.random(config, backend, stored, 1, { hold });
   const loadS = (performance.now() - t0) / 1000;
   const bytesPerToken = backend.weightBytes(); // every matrix is read once per token
   try {
@@ -219,7 +219,7 @@ export async function main(argv: string[]): Promise<number> {
       log("q8 error: the prompt's logits against the fp16 model…");
       const mine = await model.forward(ARTICLE_PROMPT_IDS, model.newCache(), { allLogits: true });
       await model.close();
-      const fp16 = await PhiModel.random(config, await createBackend(args.backend, { threads }), stored, 1, "stored");
+      const fp16 = await PhiModel.random(config, await createBackend(args.backend, { threads }), stored, 1);
       const theirs = await fp16.forward(ARTICLE_PROMPT_IDS, fp16.newCache(), { allLogits: true });
       await fp16.close();
       const c = compareLogits(mine, theirs, ARTICLE_PROMPT_IDS.length);

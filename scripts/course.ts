@@ -30,18 +30,19 @@ export interface NotebookResult {
 
 export const CLI = defineCli({
   program: "course",
-  usage: "usage: npm run course [-- [PREFIX …] [--notebooks DIR] [--out DIR] [--cell-timeout S]]",
+  usage: "usage: npm run course [-- [PREFIX …] [--notebooks DIR] [--out DIR] [--cell-timeout S] [--idle-timeout S]]",
   summary: "Relative paths are read from the directory you ran the command in.",
   positionals: { name: "PREFIX", help: "run only notebooks whose name starts with it (e.g. 01 03)" },
   flags: {
     notebooks: { type: "string", metavar: "DIR", help: "notebooks to run (default notebooks/)" },
     out: { type: "string", metavar: "DIR", help: "where the site goes (default site/)" },
     "cell-timeout": { type: "integer", min: 1, max: 86_400, default: 600, metavar: "S", help: "seconds one cell may take" },
+    "idle-timeout": { type: "integer", min: 1, max: 86_400, default: 60, metavar: "S", help: "seconds to wait after the last cell for the notebook's timers and I/O to end (a late error fails the run)" },
   },
 });
 
 /** The flags, checked: a notebooks directory that exists, paths resolved against the user's directory. */
-export function parseCourseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): "help" | { nbDir: string; out: string; cellTimeout: number; prefixes: string[] } {
+export function parseCourseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): "help" | { nbDir: string; out: string; cellTimeout: number; idleTimeout: number; prefixes: string[] } {
   const parsed = parseCli(CLI, argv);
   if (parsed === "help") return "help";
   const v = parsed.values;
@@ -57,7 +58,7 @@ export function parseCourseArgs(argv: string[], env: NodeJS.ProcessEnv = process
   if (!isDir) throw new ArgsError(`--notebooks: ${nbDir} is a file, not a directory of notebooks`, "--notebooks");
   const out = v.out === undefined ? join(ROOT, "site") : resolve(here, v.out);
   if (existsSync(out) && !statSync(out).isDirectory()) throw new ArgsError(`--out: ${out} is a file, not a directory`, "--out");
-  return { nbDir, out, cellTimeout: v["cell-timeout"], prefixes: parsed.positionals };
+  return { nbDir, out, cellTimeout: v["cell-timeout"], idleTimeout: v["idle-timeout"], prefixes: parsed.positionals };
 }
 
 export const COURSE_TITLE = "Deep learning from y = b + wx to phi-2";
@@ -297,7 +298,7 @@ export function main(argv: string[]): number {
     for (const f of [page, join(out, `${name}.ipynb`)]) rmSync(f, { force: true });
     const r = spawnSync(
       python,
-      [join(ROOT, "scripts", "nbexec.py"), join(nbDir, `${name}.ipynb`), "--out-ipynb", join(out, `${name}.ipynb`), "--out-html", join(out, `${name}.html`), "--cell-timeout", String(args.cellTimeout)],
+      [join(ROOT, "scripts", "nbexec.py"), join(nbDir, `${name}.ipynb`), "--out-ipynb", join(out, `${name}.ipynb`), "--out-html", join(out, `${name}.html`), "--cell-timeout", String(args.cellTimeout), "--idle-timeout", String(args.idleTimeout)],
       { env, encoding: "utf8", maxBuffer: 1 << 26 },
     );
     const last = (r.stdout ?? "").trim().split("\n").pop() ?? "";

@@ -127,6 +127,20 @@ test("the fast backend (kernels/, when built: what `auto` picks) gives the same 
   }
 });
 
+test("loading reports progress after each matrix, ending at the total of matrix weights", async () => {
+  const seen: [number, number][] = [];
+  const st = SafetensorsModel.open(DIR);
+  const config = readPhiConfig(DIR);
+  const m = await PhiModel.load(st, config, new JsMatmul(), { onProgress: (done, total) => seen.push([done, total]) });
+  st.close();
+  const { hidden: h, intermediate: im, vocabSize } = config;
+  const total = config.numLayers * (4 * h * h + 2 * h * im) + vocabSize * h;
+  expect(seen).toHaveLength(6 * config.numLayers + 1);
+  expect(seen.every(([d, t], i) => t === total && d > (i ? seen[i - 1][0] : 0))).toBe(true);
+  expect(seen[seen.length - 1][0]).toBe(total);
+  await m.close();
+});
+
 describe("batch decoding: several sequences per pass over the weights", () => {
   const prompts = [reference.input_ids as number[], (reference.input_ids as number[]).slice(0, 4), [50256, 464, 3290]];
   test("forwardBatch's logits equal each sequence's own forward", async () => {
@@ -172,7 +186,7 @@ describe("int8 weights (Q8_0, quantized at load): error against the fp16 weights
     test(`${kind}: max |Δlogit| < 0.1 and the same top-1 token at every prompt position`, async () => {
       const backend = await createBackend(kind, { threads: 2 });
       const st = SafetensorsModel.open(DIR);
-      const q8 = await PhiModel.load(st, readPhiConfig(DIR), backend, "Q8_0");
+      const q8 = await PhiModel.load(st, readPhiConfig(DIR), backend, { hold: "Q8_0" });
       st.close();
       try {
         const { vocabSize } = q8.config;
@@ -194,7 +208,7 @@ describe("int8 weights (Q8_0, quantized at load): error against the fp16 weights
   test("held as float32 (--dtype fp32) keeps the reference's logits within 1e-4", async () => {
     const backend = await createBackend("wasm", { threads: 2 });
     const st = SafetensorsModel.open(DIR);
-    const f32 = await PhiModel.load(st, readPhiConfig(DIR), backend, "F32");
+    const f32 = await PhiModel.load(st, readPhiConfig(DIR), backend, { hold: "F32" });
     st.close();
     try {
       const ref = SafetensorsModel.open(path.join(DIR, "reference.safetensors"));

@@ -149,6 +149,8 @@ export interface LoadOptions {
   onFallback?(why: string): void;
   /** How the matrices are held: as stored (default), F32, or Q8_0 (int8, quantized at load). */
   hold?: HoldDtype;
+  /** Progress of the weights: placed so far and total (weights, not bytes). */
+  onProgress?(done: number, total: number): void;
 }
 
 export interface LoadedPhi {
@@ -198,7 +200,7 @@ export async function loadPhi(dir: string, opts: LoadOptions = {}): Promise<Load
     backend = typeof b === "string" ? await createBackend(b, { threads: opts.threads, onFallback: opts.onFallback }) : b;
     const estimate = estimateMemory(st, config, matrixBytesPerValue(backend, opts.hold), positions);
     checkMemory(estimate, opts.freeMemoryBytes ?? availableMemoryBytes(), `${dir} with the ${backend.name} backend`);
-    const model = await PhiModel.load(st, config, backend, opts.hold);
+    const model = await PhiModel.load(st, config, backend, { hold: opts.hold, onProgress: opts.onProgress });
     return { model, tokenizer, config, estimate, loadSeconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     await backend?.close();

@@ -168,6 +168,26 @@ function addBias(y: Float32Array, T: number, bias: Float32Array): Float32Array {
 
 // ---------------------------------------------------------------- the model
 
+/** How PhiModel.load / random place the matrices. */
+export interface WeightOptions {
+  /** How the backend holds them: "stored" (default: as in the files), "F32", "Q8_0" (int8, quantized at load). */
+  hold?: HoldDtype;
+  /** Called after each matrix with the weights placed so far and the total (for a progress bar). */
+  onProgress?(done: number, total: number): void;
+}
+
+/** Counts placed weights against the config's total of matrix weights. */
+function progressCounter(config: PhiConfig, onProgress?: (done: number, total: number) => void): (n: number) => void {
+  const { hidden: h, intermediate: im, vocabSize, numLayers } = config;
+  const kv = config.numKvHeads * config.headDim;
+  const total = numLayers * (2 * h * h + 2 * kv * h + 2 * h * im) + vocabSize * h;
+  let done = 0;
+  return (n) => {
+    done += n;
+    onProgress?.(done, total);
+  };
+}
+
 export class PhiModel {
   private constructor(
     readonly config: PhiConfig,
@@ -179,8 +199,9 @@ export class PhiModel {
   ) {}
 
   /** Weights from safetensors (names as transformers' PhiForCausalLM). */
-  /** `hold`: how the backend keeps the matrices ("stored" = as in the files; "F32"; "Q8_0" = int8, quantized at load). */
-  static async load(st: SafetensorsModel, config: PhiConfig, backend: MatmulBackend, hold: HoldDtype = "stored"): Promise<PhiModel> {
+  static async load(st: SafetensorsModel, config: PhiConfig, backend: MatmulBackend, opts: WeightOptions = {}): Promise<PhiModel> {
+    const { hold = "stored", onProgress } = opts;
+    const progress = progressCounter(config, onProgress);
     const { hidden, intermediate, vocabSize, numKvHeads, headDim } = config;
     const kvWidth = numKvHeads * headDim;
     const check = (name: string, shape: number[]) => {
@@ -194,6 +215,7 @@ export class PhiModel {
       if (t.dtype !== "F16" && t.dtype !== "BF16" && t.dtype !== "F32") throw new Error(`${t.file}: tensor "${t.name}" has dtype ${t.dtype}`);
       const source: WeightSource = { kind: "file", file: t.file, offset: t.offset };
       const handle = await backend.addWeight({ name: t.name, dtype: t.dtype, rows, cols, source, hold });
+      progress(rows * cols);
       return { handle, bias: vec(`${prefix}.bias`, rows), rows, cols };
     };
     const norm = (prefix: string): Norm => ({ weight: vec(`${prefix}.weight`, hidden), bias: vec(`${prefix}.bias`, hidden) });
@@ -224,12 +246,15 @@ export class PhiModel {
    * without the download. Matrices uniform in ±1/√in (so activations stay O(1)),
    * LayerNorm weight 1 and bias 0, other biases 0.
    */
-  static async random(config: PhiConfig, backend: MatmulBackend, dtype: WeightDtype = "F16", seed = 1, hold: HoldDtype = "stored"): Promise<PhiModel> {
+  static async random(config: PhiConfig, backend: MatmulBackend, dtype: WeightDtype = "F16", seed = 1, opts: WeightOptions = {}): Promise<PhiModel> {
+    const { hold = "stored", onProgress } = opts;
+    const progress = progressCounter(config, onProgress);
     const { hidden, intermediate, vocabSize, numKvHeads, headDim } = config;
     let next = seed;
     const linear = async (name: string, rows: number, cols: number): Promise<Linear> => {
       const source: WeightSource = { kind: "random", seed: next++, scale: 1 / Math.sqrt(cols) };
       const handle = await backend.addWeight({ name, dtype, rows, cols, source, hold });
+      progress(rows * cols);
       return { handle, bias: new Float32Array(rows), rows, cols };
     };
     const norm = (): Norm => ({ weight: new Float32Array(hidden).fill(1), bias: new Float32Array(hidden) });

@@ -6,10 +6,13 @@
 // bandwidth: bytes of weights ÷ read bandwidth (measureReadBandwidth below).
 // Loading: the main thread only decides where each weight goes; worker i fills
 // rows [⌊i·rows/n⌋, ⌊(i+1)·rows/n⌋) — "file" weights straight from the file (the
-// main thread never reads them), "random" ones generated in place. Multiplying:
+// main thread never reads them), "random" ones generated in place; held as F32 or
+// Q8_0 (int8), each worker converts its rows through its scratch. Multiplying:
 // each call is cut into blocks of rows that the workers take from a shared
 // counter, so the work follows whichever cores are free (on a shared machine
-// another program often holds one of them for a while).
+// another program often holds one of them for a while). matmulMany puts several
+// products in one call, so the workers wake once for all of them and no core
+// waits between them (phi's layer: q, k, v, fc1 in one call, dense and fc2 in another).
 
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";

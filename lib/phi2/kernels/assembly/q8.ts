@@ -12,15 +12,21 @@
 // adds neighbours — 8 multiply-adds per instruction — and a block of 32 becomes
 // one float multiply by dw · dx.
 
+// Round to the nearest integer (half to even) and convert, for |v| < 2^22: adding
+// 1.5·2^23 leaves the integer in the low mantissa bits (the float add itself rounds
+// half to even), and subtracting the same constant's bits reads it out as an int32.
+// Two operations instead of f32x4.nearest + i32x4.trunc_sat_f32x4_s (a long sequence on x64).
+const MAGIC: f32 = 12582912.0; // 1.5 · 2^23
+const MAGIC_BITS: i32 = 0x4b400000;
 // @ts-ignore: decorator
-@inline function roundEven(v: v128): v128 {
-  return f32x4.nearest(v);
+@inline function roundToInt(v: v128): v128 {
+  return i32x4.sub(f32x4.add(v, f32x4.splat(MAGIC)), i32x4.splat(MAGIC_BITS));
 }
 
 /**
  * Quantize n float32 at src (n a multiple of 32) into int8 at q and one scale per
  * 32 at d. Q8_0's rule: d = max|w| / 127 rounded to fp16, q = round(w · 127 / max|w|),
- * rounding half to even (f32x4.nearest). `asI16`: write q as int16 (x's form), else int8.
+ * rounding half to even. |w · 127 / max|w|| ≤ 127 (+ rounding), so roundToInt applies. `asI16`: write q as int16 (x's form), else int8.
  */
 export function quantizeQ8(src: usize, n: i32, q: usize, d: usize, asI16: i32): void {
   for (let b = 0; b < n; b += 32) {
@@ -34,14 +40,14 @@ export function quantizeQ8(src: usize, n: i32, q: usize, d: usize, asI16: i32): 
     const id: f32 = dd != 0 ? <f32>1 / dd : 0;
     store<f32>(d + (<usize>(b >> 5) << 2), f16Round(dd));
     const s = f32x4.splat(id);
-    const i0 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v0, s)));
-    const i1 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v1, s)));
-    const i2 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v2, s)));
-    const i3 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v3, s)));
-    const i4 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v4, s)));
-    const i5 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v5, s)));
-    const i6 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v6, s)));
-    const i7 = i32x4.trunc_sat_f32x4_s(roundEven(f32x4.mul(v7, s)));
+    const i0 = roundToInt(f32x4.mul(v0, s));
+    const i1 = roundToInt(f32x4.mul(v1, s));
+    const i2 = roundToInt(f32x4.mul(v2, s));
+    const i3 = roundToInt(f32x4.mul(v3, s));
+    const i4 = roundToInt(f32x4.mul(v4, s));
+    const i5 = roundToInt(f32x4.mul(v5, s));
+    const i6 = roundToInt(f32x4.mul(v6, s));
+    const i7 = roundToInt(f32x4.mul(v7, s));
     const h0 = i16x8.narrow_i32x4_s(i0, i1), h1 = i16x8.narrow_i32x4_s(i2, i3);
     const h2 = i16x8.narrow_i32x4_s(i4, i5), h3 = i16x8.narrow_i32x4_s(i6, i7);
     if (asI16) {

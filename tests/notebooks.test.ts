@@ -1,5 +1,5 @@
 // The whole course, as a learner runs it: every notebook executes on the built-in
-// data, and every page of the exported site draws all of its plots offline.
+// data, and the exported site is a book whose every page draws all of its plots offline.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -36,11 +36,28 @@ describe("npm run course", () => {
     expect(run.status).toBe(0);
   });
 
-  it.runIf(CHROMIUM)("draws every figure of every page in headless Chromium, offline, and typesets its TeX", async () => {
-    const pages = NOTEBOOKS.map((f) => join(out, f.replace(/\.ipynb$/, ".html")));
-    const reports = await inspectPages(pages);
-    for (const [i, r] of reports.entries()) {
+  it.runIf(CHROMIUM)("makes a book whose pages draw every figure offline, typeset their TeX and load plotly once from assets/", async () => {
+    const names = NOTEBOOKS.map((f) => f.replace(/\.ipynb$/, ".html"));
+    const [index, ...pages] = await inspectPages([join(out, "index.html"), ...names.map((n) => join(out, n))]);
+    expect(index.navLinks).toEqual(names);
+    for (const [i, r] of pages.entries()) {
       expect(pageProblems(r, figureCount(join(out, NOTEBOOKS[i])))).toEqual([]);
+      expect(r.title).toBe(titleOf(join(ROOT, "notebooks", NOTEBOOKS[i])));
+      expect(r.navLinks).toEqual(names);
+      expect([r.prev, r.next]).toEqual([names[i - 1] ?? null, names[i + 1] ?? null]);
+      const plotlyLoads = r.requests.filter((u) => u.endsWith("/assets/plotly.min.js")).length;
+      expect({ page: names[i], plotlyLoads, inline: r.inlinePlotly }).toEqual({ page: names[i], plotlyLoads: r.plots.total > 0 ? 1 : 0, inline: 0 });
     }
-  }, 600_000);
+  }, 900_000);
 });
+
+/** A notebook's first "# " heading. */
+function titleOf(path: string): string {
+  const nb = JSON.parse(readFileSync(path, "utf8")) as { cells: { cell_type: string; source: string | string[] }[] };
+  for (const c of nb.cells) {
+    const src = Array.isArray(c.source) ? c.source.join("") : c.source;
+    const m = c.cell_type === "markdown" ? /^#\s+(.+)$/m.exec(src) : null;
+    if (m) return m[1].trim();
+  }
+  return "";
+}

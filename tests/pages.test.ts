@@ -1,13 +1,26 @@
 // The checks on exported pages hold for both exporters the course meets: Debian's
 // nbconvert 6.5 (writes `<div id=… class=…>`) and pip's nbconvert 7 (writes
 // `<div class=… id=…>`). The pages are read as a DOM in Chromium, not as text.
-import { copyFileSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PLOTLY_MARK } from "../lib/plot";
 import { copyAssets } from "../scripts/course";
 import { findJupyterPython } from "../scripts/jupyter";
 import { CHROMIUM, CourseRun, PageReport, ROOT, figureCount, glyphCheck, inspectPages, pageProblems, run as runCmd, runCourse, tempDir, writeNotebook } from "./helpers/notebooks";
+
+/** The folder of a Latin-only font (Liberation or DejaVu), if fontconfig knows one. */
+function latinFontDir(): string | null {
+  for (const family of ["Liberation Sans", "DejaVu Sans"]) {
+    const r = spawnSync("fc-match", ["-f", "%{file}", family], { encoding: "utf8" });
+    const file = r.status === 0 ? r.stdout.trim() : "";
+    if (!file.toLowerCase().includes(family.split(" ")[0].toLowerCase())) continue;
+    const dir = dirname(file);
+    if (!readdirSync(dir).some((f) => /cjk|han|ming|song|hei|gothic/i.test(f))) return dir;
+  }
+  return null;
+}
 
 const FIXTURE = join(ROOT, "tests", "fixtures", "nbconvert7", "01-function-and-loss.html");
 
@@ -94,6 +107,16 @@ describe.runIf(CHROMIUM)("page checks on both nbconvert versions", () => {
       const r = await glyphCheck(join(out, "01-tiny.html"), "h1", "梯度下降");
       expect(r.distinct, `glyphs of 梯度下降 in ${r.font} look like missing-glyph boxes`).toBe(true);
       expect(r.width).not.toBeCloseTo(r.boxesWidth, 0);
+    }, 180_000);
+
+    // The check of the check: Chromium restricted (fontconfig) to one folder of Latin fonts.
+    const latinDir = latinFontDir();
+    it.runIf(CHROMIUM && latinDir)("(the check can fail) sees missing-glyph boxes when no CJK font is available", async () => {
+      const conf = join(tempDir("fontconfig-"), "fonts.conf");
+      writeFileSync(conf, `<?xml version="1.0"?><fontconfig><dir>${latinDir}</dir><cachedir>${dirname(conf)}</cachedir></fontconfig>`);
+      const r = await glyphCheck(join(out, "01-tiny.html"), "h1", "梯度下降", { ...process.env, FONTCONFIG_FILE: conf });
+      expect(r.distinct).toBe(false);
+      expect(r.width).toBeCloseTo(r.boxesWidth, 0);
     }, 180_000);
   });
 });

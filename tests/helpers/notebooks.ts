@@ -125,7 +125,11 @@ export async function inspectPages(files: string[], budgetMs = 60_000): Promise<
             const settled = plots.every((p) => p.classList.contains("js-plotly-plot") || p.querySelector(".course-plot-missing"));
             // TeX delimiters still visible in the prose = MathJax has not finished (or failed).
             const prose = [...document.querySelectorAll(".jp-MarkdownCell")].map((e) => (e as HTMLElement).innerText).join("\n");
-            return settled && !/\$\$|\\\(|\\\[/.test(prose);
+            // MathJax 2 turns each formula into <script type="math/tex" id="MathJax-Element-N">
+            // first, and adds its rendering (id …-Frame) later.
+            const tex = [...document.querySelectorAll('script[type^="math/tex"]')];
+            const rendered = tex.every((t) => t.id && document.getElementById(`${t.id}-Frame`));
+            return settled && rendered && !/\$\$|\\\(|\\\[/.test(prose);
           },
           null,
           { timeout: budgetMs, polling: 200 },
@@ -135,9 +139,10 @@ export async function inspectPages(files: string[], budgetMs = 60_000): Promise<
         // TeX delimiters left visible in the prose (not typeset), or what MathJax made of TeX.
         const prose = [...document.querySelectorAll(".jp-MarkdownCell")].map((e) => (e as HTMLElement).innerText).join("\n");
         const untypeset = /\$\$|\\\(|\\\[/.test(prose);
-        const typeset = document.querySelector(".jp-MarkdownCell .MathJax_CHTML, .jp-MarkdownCell mjx-chtml") !== null;
-        const hasMath = typeset || untypeset;
-        const mathTypeset = typeset && !untypeset;
+        const tex = [...document.querySelectorAll('.jp-MarkdownCell script[type^="math/tex"]')];
+        const rendered = tex.every((t) => t.id && document.getElementById(`${t.id}-Frame`)?.matches(".MathJax_CHTML, mjx-chtml"));
+        const hasMath = tex.length > 0 || untypeset;
+        const mathTypeset = tex.length > 0 && rendered && !untypeset;
         const attr = (sel: string, a: string) => [...document.querySelectorAll(sel)].map((e) => e.getAttribute(a) ?? "");
         return {
           title: document.title,
@@ -215,10 +220,10 @@ export function figureCount(ipynbPath: string): number {
  * one another and from a missing-glyph box (U+10FFFD has no glyph in any font), and
  * the text's width differs from that of as many boxes.
  */
-export async function glyphCheck(file: string, selector: string, text: string): Promise<{ font: string; distinct: boolean; width: number; boxesWidth: number }> {
+export async function glyphCheck(file: string, selector: string, text: string, env?: NodeJS.ProcessEnv): Promise<{ font: string; distinct: boolean; width: number; boxesWidth: number }> {
   if (!CHROMIUM) throw new Error("no Chromium found: apt-get install chromium");
   const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, env: env ?? process.env });
   try {
     const page = await browser.newPage();
     await page.goto(`file://${resolve(file)}`, { waitUntil: "domcontentloaded", timeout: 120_000 });

@@ -67,20 +67,22 @@ test("locateWeights: $PHI2_DIR, then data/models/phi-2, else the tiny fixture, s
   expect(viaEnv.banner).toContain("a phi model (2 layers, hidden 64)");
 });
 
-describe("npm run phi2", () => {
-  async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = "", err = "";
-    const log = vi.spyOn(console, "log").mockImplementation((...a) => void (out += a.join(" ") + "\n"));
-    const error = vi.spyOn(console, "error").mockImplementation((...a) => void (err += a.join(" ") + "\n"));
-    const write = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-    try {
-      return { code: await main(argv, { out: (s) => void (out += s), err: (s) => void (err += s) }), out, err };
-    } finally {
-      log.mockRestore();
-      error.mockRestore();
-      write.mockRestore();
-    }
+/** `npm run phi2` in-process: its exit code and everything it printed. */
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "", err = "";
+  const log = vi.spyOn(console, "log").mockImplementation((...a) => void (out += a.join(" ") + "\n"));
+  const error = vi.spyOn(console, "error").mockImplementation((...a) => void (err += a.join(" ") + "\n"));
+  const write = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
+  try {
+    return { code: await main(argv, { out: (s) => void (out += s), err: (s) => void (err += s) }), out, err };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    write.mockRestore();
   }
+}
+
+describe("npm run phi2", () => {
 
   test("--json: one object with the prompt's ids, the greedy ids of transformers and timings", async () => {
     const { code, out } = await run(["--model", DIR, "--prompt", reference.prompt, "--max-length", "12", "--backend", "js", "--json"]);
@@ -164,19 +166,6 @@ describe("config.json is checked against the tensors before any weight is read",
 });
 
 describe("npm run phi2: flags against the model's limits, each message naming the flag and the limit", () => {
-  async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = "", err = "";
-    const log = vi.spyOn(console, "log").mockImplementation((...a) => void (out += a.join(" ") + "\n"));
-    const error = vi.spyOn(console, "error").mockImplementation((...a) => void (err += a.join(" ") + "\n"));
-    const write = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-    try {
-      return { code: await main(argv, { out: (s) => void (out += s), err: (s) => void (err += s) }), out, err };
-    } finally {
-      log.mockRestore();
-      error.mockRestore();
-      write.mockRestore();
-    }
-  }
   const cfg = path.join(DIR, "config.json");
 
   test("--max-new-tokens 1000000000 (was: Invalid typed array length)", async () => {

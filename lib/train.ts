@@ -128,6 +128,23 @@ export async function trainNet(model: tf.LayersModel, train: XY, opts: TrainOpti
   const hoX = opts.heldOut ? toX(opts.heldOut.X) : null;
   const hoY = opts.heldOut ? toY(opts.heldOut.y) : null;
   const lossOf = (x: tf.Tensor, y: tf.Tensor) => (): tf.Scalar => tf.mean(tf.abs(tf.sub(forward(x), y)));
+  // One step on (x, y); the loss comes back only when asked. With HostAdam on a Dense
+  // stack, the gradients come from maeBackprop (COURSE_BACKPROP=autodiff: from tf.variableGrads).
+  // COURSE_BACKPROP=tensor: maeBackprop through tfjs ops instead of rawMaeBackprop.
+  const layers = process.env.COURSE_BACKPROP === "autodiff" ? null : denseLayers(model);
+  const useRawKernels = process.env.COURSE_BACKPROP !== "tensor";
+  const step = (x: tf.Tensor2D, y: tf.Tensor2D, wantLoss: boolean): tf.Scalar | null => {
+    if (!(optimizer instanceof HostAdam) || !layers) return optimizer.minimize(lossOf(x, y), wantLoss, varList);
+    const raw = useRawKernels ? rawMaeBackprop(layers, x, y, wantLoss) : null;
+    if (raw) {
+      optimizer.applyHostGradients(raw.grads, 1 / x.shape[0]);
+      return raw.loss === null ? null : tf.scalar(raw.loss);
+    }
+    const { grads, loss } = maeBackprop(layers, x, y, wantLoss);
+    optimizer.applyGradients(grads);
+    grads.forEach((g) => g.dispose());
+    return loss;
+  };
 
   const live = opts.progress === false ? null : liveDisplay();
   const result: TrainResult = { label, epochs: [], trainLoss: [], heldOutLoss: [], heldOutName: opts.heldOutName ?? "test", finalTrain: NaN, finalHeldOut: null, seconds: 0, epochsPerSecond: 0, scale };
@@ -139,7 +156,7 @@ export async function trainNet(model: tf.LayersModel, train: XY, opts: TrainOpti
     let epochLoss: tf.Scalar | null = null;
     if (batch === n) {
       // Full batch: one step; the cost comes back only when we log it.
-      epochLoss = optimizer.minimize(lossOf(X, Y), logging, varList);
+      epochLoss = step(X, Y, logging);
     } else {
       const order = shuffled(n, rand);
       const idx = tf.tensor1d(order, "int32");
@@ -150,7 +167,7 @@ export async function trainNet(model: tf.LayersModel, train: XY, opts: TrainOpti
         const size = Math.min(batch, n - start);
         const xb = Xs.slice([start, 0], [size, -1]);
         const yb = Ys.slice([start, 0], [size, -1]);
-        const cost = optimizer.minimize(lossOf(xb, yb), logging, varList);
+        const cost = step(xb, yb, logging);
         if (cost) {
           costs.push(tf.tidy(() => cost.mul(size / n) as tf.Scalar));
           cost.dispose();
@@ -284,8 +301,14 @@ export async function trainSeeds(spec: MlpSpec, seeds: number[], train: XY, opts
   };
 }
 
-/** "1.234 ± 0.056" */
-export const fmtMeanSd = (m: MeanSd, digits = 3): string => `${m.mean.toFixed(digits)} ± ${m.sd.toFixed(digits)}`;
+/**
+ * "0.354 ± 0.0041": at least `minDigits` decimals, and enough to show the sd with two
+ * significant digits (so a small spread never prints as ± 0.000, whatever the units).
+ */
+export function fmtMeanSd(m: MeanSd, minDigits = 3): string {
+  const digits = m.sd > 0 ? Math.min(12, Math.max(minDigits, 1 - Math.floor(Math.log10(m.sd)))) : minDigits;
+  return `${m.mean.toFixed(digits)} ± ${m.sd.toFixed(digits)}`;
+}
 
 /**
  * Is a clearly below b? Only when the two means differ by more than the larger of
@@ -357,33 +380,94 @@ export class HostAdam {
   minimize(f: () => tf.Scalar, returnCost: boolean, varList: tf.Variable[] = this.vars): tf.Scalar | null {
     if (varList !== this.vars) throw new Error("HostAdam: minimize over the variables it was built with");
     const { value, grads } = tf.variableGrads(f, this.vars);
+    this.applyGradients(this.vars.map((v) => grads[v.name]));
+    Object.values(grads).forEach((g) => g.dispose());
+    if (returnCost) return value;
+    value.dispose();
+    return null;
+  }
+
+  /** One step with these gradients, one per variable in the constructor's order (not disposed here). */
+  applyGradients(grads: tf.Tensor[]): void {
+    this.applyHostGradients(grads.map((g) => g.dataSync() as Float32Array));
+  }
+
+  /** One step with gradients already on the host, each multiplied by `scale` first. */
+  applyHostGradients(grads: ArrayLike<number>[], scale = 1): void {
     const { beta1: b1, beta2: b2, epsilon: eps } = this;
     const lr = this.learningRate;
     const c1 = 1 - this.acc1; // bias corrections, as tfjs: accBeta starts at beta
     const c2 = 1 - this.acc2;
     this.vars.forEach((variable, i) => {
-      const g = grads[variable.name].dataSync() as Float32Array;
+      const g = grads[i];
       const th = this.theta[i];
       const m = this.m[i];
       const v = this.v[i];
       for (let j = 0; j < th.length; j++) {
-        m[j] = b1 * m[j] + (1 - b1) * g[j];
-        v[j] = b2 * v[j] + (1 - b2) * g[j] * g[j];
+        const gj = g[j] * scale;
+        m[j] = b1 * m[j] + (1 - b1) * gj;
+        v[j] = b2 * v[j] + (1 - b2) * gj * gj;
         th[j] -= (lr * (m[j] / c1)) / (Math.sqrt(v[j] / c2) + eps);
       }
       const next = tf.tensor(th, variable.shape, "float32"); // copies th
       variable.assign(next);
       next.dispose();
     });
-    Object.values(grads).forEach((g) => g.dispose());
     this.acc1 *= b1;
     this.acc2 *= b2;
-    if (returnCost) return value;
-    value.dispose();
-    return null;
   }
 
   dispose(): void {}
+}
+
+/**
+ * maeBackprop's arithmetic with the backend's kernels called directly — no tensors,
+ * no tape, no scopes: each step is ~20 small kernels, and for these model sizes the
+ * engine's bookkeeping around each one cost more than the kernel itself. The
+ * gradients come back to the host WITHOUT the 1/n (multiply by 1/n: HostAdam's
+ * `scale`), with the loss computed on the host from E when asked. ReLU and linear
+ * layers only; null (use maeBackprop) for sigmoid layers or a missing kernel.
+ * A test checks it against tf.variableGrads.
+ */
+export function rawMaeBackprop(steps: DenseStep[], x: tf.Tensor2D, y: tf.Tensor2D, wantLoss: boolean): { grads: Float32Array[]; loss: number | null } | null {
+  if (steps.some((s) => s.act === "sigmoid")) return null;
+  const name = tf.getBackend();
+  const backend = tf.backend();
+  const read = (t: Info): Float32Array => Float32Array.from(backend.readSync(t.dataId) as Float32Array);
+  type Info = tf.TensorInfo;
+  const kernels = ["_FusedMatMul", "BatchMatMul", "Sub", "Sign", "Multiply", "Step", "Sum"].map((k) => tf.getKernel(k, name));
+  if (kernels.some((k) => !k)) return null;
+  const [fused, matMul, sub, sign, mul, step, sum] = kernels.map((k) => (inputs: tf.NamedTensorInfoMap, attrs: object = {}): Info =>
+    k!.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as Info);
+  const temps: Info[] = [];
+  const keep = (t: Info): Info => (temps.push(t), t);
+  // The kernels work on rank-3 [batch, rows, cols] (the ops reshape before calling them):
+  // the same storage, seen with a leading 1.
+  const as3d = (t: Info): Info => ({ dataId: t.dataId, dtype: t.dtype, shape: [1, ...t.shape] });
+  try {
+    const acts: Info[] = [as3d(x)]; // A_0 = x, A_l = act(A_{l−1}·W_l + b_l)   [1, n, units_l]
+    for (const { W, b, act } of steps)
+      acts.push(keep(fused({ a: acts[acts.length - 1], b: as3d(W), bias: b }, { transposeA: false, transposeB: false, activation: act === "relu" ? "relu" : "linear", leakyreluAlpha: 0 })));
+    const e = keep(sub({ a: acts[acts.length - 1], b: as3d(y) })); // E = yHat − y   [1, n, 1]
+    let loss: number | null = null;
+    if (wantLoss) {
+      const ev = read(e);
+      let total = 0;
+      for (let i = 0; i < ev.length; i++) total += Math.abs(ev[i]);
+      loss = total / ev.length;
+    }
+    let g = keep(sign({ x: e })); // n·∂L/∂A_L
+    const grads: Float32Array[] = new Array(2 * steps.length);
+    for (let l = steps.length - 1; l >= 0; l--) {
+      if (l < steps.length - 1 && steps[l].act === "relu") g = keep(mul({ a: g, b: keep(step({ x: acts[l + 1] }, { alpha: 0 })) }));
+      grads[2 * l] = read(keep(matMul({ a: acts[l], b: g }, { transposeA: true, transposeB: false }))); // [inputs, units]
+      grads[2 * l + 1] = read(keep(sum({ x: g }, { axis: [1], keepDims: false }))); // [units]
+      if (l > 0) g = keep(matMul({ a: g, b: as3d(steps[l].W) }, { transposeA: false, transposeB: true })); // [1, n, inputs_l]
+    }
+    return { grads, loss };
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
 }
 
 /**
@@ -394,14 +478,8 @@ export class HostAdam {
  * Returns null for any other model (trainNet then uses model.apply).
  */
 export function denseForward(model: tf.LayersModel): ((x: tf.Tensor) => tf.Tensor) | null {
-  type DenseLike = { getClassName(): string; getConfig(): { activation?: string; useBias?: boolean }; kernel?: { read(): tf.Tensor }; bias?: { read(): tf.Tensor } };
-  const layers = model.layers as unknown as DenseLike[];
-  const steps: { W: tf.Tensor2D; b: tf.Tensor1D; act: string }[] = [];
-  for (const l of layers) {
-    const act = l.getConfig().activation ?? "linear";
-    if (l.getClassName() !== "Dense" || !l.kernel || !l.bias || !["linear", "relu", "sigmoid"].includes(act)) return null;
-    steps.push({ W: l.kernel.read() as tf.Tensor2D, b: l.bias.read() as tf.Tensor1D, act });
-  }
+  const steps = denseLayers(model);
+  if (!steps) return null;
   return (x: tf.Tensor): tf.Tensor => {
     let a = x as tf.Tensor2D; // [n, inputs]
     for (const { W, b, act } of steps) {
@@ -410,6 +488,60 @@ export function denseForward(model: tf.LayersModel): ((x: tf.Tensor) => tf.Tenso
     }
     return a; // [n, 1]
   };
+}
+
+export interface DenseStep {
+  W: tf.Tensor2D; // [inputs, units]: the layer's kernel variable
+  b: tf.Tensor1D; // [units]
+  act: "linear" | "relu" | "sigmoid";
+}
+
+/** The model's Dense layers (kernel, bias, activation), or null if it is anything else. */
+export function denseLayers(model: tf.LayersModel): DenseStep[] | null {
+  type DenseLike = { getClassName(): string; getConfig(): { activation?: string; useBias?: boolean }; kernel?: { read(): tf.Tensor }; bias?: { read(): tf.Tensor } };
+  const layers = model.layers as unknown as DenseLike[];
+  const steps: DenseStep[] = [];
+  for (const l of layers) {
+    const act = l.getConfig().activation ?? "linear";
+    if (l.getClassName() !== "Dense" || !l.kernel || !l.bias || !["linear", "relu", "sigmoid"].includes(act)) return null;
+    steps.push({ W: l.kernel.read() as tf.Tensor2D, b: l.bias.read() as tf.Tensor1D, act: act as DenseStep["act"] });
+  }
+  return steps;
+}
+
+/**
+ * The MAE's gradient for a stack of Dense layers, by backpropagation written out
+ * (what autodiff does, with fewer and fused kernels; a test checks it against
+ * tf.variableGrads). With E = yHat − y over n rows:
+ *   G = sign(E)/n                                   ∂L/∂yHat          [n, 1]
+ *   per layer, last first:  dW = A_prevᵀ·G,  db = Σ_rows G,  G ← (G·Wᵀ) ⊙ σ'(A_prev)
+ * where σ' is 1[A > 0] for ReLU and A(1 − A) for sigmoid. Gradients come in the
+ * order of model.trainableWeights (W1, b1, W2, b2, …); the loss only when asked.
+ */
+export function maeBackprop(steps: DenseStep[], x: tf.Tensor2D, y: tf.Tensor2D, wantLoss: boolean): { grads: tf.Tensor[]; loss: tf.Scalar | null } {
+  const out = tf.tidy((): tf.Tensor[] => {
+    const acts: tf.Tensor2D[] = [x]; // A_0 = x, A_l = σ(A_{l−1}·W_l + b_l)
+    for (const { W, b, act } of steps) {
+      let a = tf.fused.matMul({ a: acts[acts.length - 1], b: W, bias: b, activation: act === "relu" ? "relu" : "linear" }) as tf.Tensor2D;
+      if (act === "sigmoid") a = tf.sigmoid(a) as tf.Tensor2D;
+      acts.push(a);
+    }
+    const e = tf.sub(acts[acts.length - 1], y); // [n, 1]
+    let g = tf.mul(tf.sign(e), 1 / e.shape[0]) as tf.Tensor2D; // ∂L/∂A_L
+    const grads: tf.Tensor[] = new Array(2 * steps.length);
+    for (let l = steps.length - 1; l >= 0; l--) {
+      if (l < steps.length - 1) {
+        const a = acts[l + 1]; // this layer's output: fold its activation's slope into g
+        if (steps[l].act === "relu") g = tf.mul(g, tf.step(a)) as tf.Tensor2D;
+        else if (steps[l].act === "sigmoid") g = tf.mul(g, tf.mul(a, tf.sub(1, a))) as tf.Tensor2D;
+      }
+      grads[2 * l] = tf.matMul(acts[l], g, true, false); // [inputs, units]
+      grads[2 * l + 1] = tf.sum(g, 0); // [units]
+      if (l > 0) g = tf.matMul(g, steps[l].W, false, true); // [n, inputs]: ∂L/∂A_{l}
+    }
+    return wantLoss ? [...grads, tf.mean(tf.abs(e))] : grads;
+  });
+  return { grads: out.slice(0, 2 * steps.length), loss: wantLoss ? (out[2 * steps.length] as tf.Scalar) : null };
 }
 
 /** Wait for the next turn of the event loop. */

@@ -348,15 +348,89 @@ def run(nb, kernel_name, cwd, cell_timeout, idle_timeout=60.0):
         os.unlink(log.name)
 
 
-def export_html(nb, path, mathjax_url, require_js_url):
+# The <script> lib/plot.ts marks as carrying the plotly bundle (PLOTLY_MARK there).
+PLOTLY_SCRIPT = re.compile(r"<script\b[^>]*\bdata-course-plotly\b[^>]*>.*?</script>\s*", re.S)
+
+
+def title_of(nb):
+    """The notebook's first '# ' heading (the page title), else None."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            m = re.search(r"^#\s+(.+)$", cell.source, re.M)
+            if m:
+                return m.group(1).strip()
+    return None
+
+
+def export_html(nb, path, mathjax_url, require_js_url, plotly_url):
+    """The page: outputs as they are, except plotly's bundle, which the page loads
+    once from plotly_url instead of carrying a copy."""
+    import copy
+
     from nbconvert import HTMLExporter
 
+    page_nb = copy.deepcopy(nb)
+    has_plots = False
+    for cell in page_nb.cells:
+        for out in cell.get("outputs", []):
+            html = out.get("data", {}).get("text/html")
+            if html is None:
+                continue
+            text = "".join(html) if isinstance(html, list) else html
+            has_plots = has_plots or 'class="course-plot"' in text
+            out["data"]["text/html"] = PLOTLY_SCRIPT.sub("", text)
     exporter = HTMLExporter(template_name="lab")
     exporter.mathjax_url = mathjax_url
     exporter.require_js_url = require_js_url
-    body, _ = exporter.from_notebook_node(nb)
+    resources = {"metadata": {"name": title_of(nb) or os.path.splitext(os.path.basename(path))[0]}}
+    body, _ = exporter.from_notebook_node(page_nb, resources=resources)
+    body = share_styles(body, os.path.dirname(os.path.abspath(path)))
+    if has_plots:
+        # Before </head>: a plain script, run before the figures' scripts in <body>.
+        tag = f'<script type="text/javascript" src="{plotly_url}"></script>\n'
+        i = body.find("</head>")
+        body = body[:i] + tag + body[i:] if i >= 0 else tag + body
     with open(path, "w", encoding="utf-8") as f:
         f.write(body)
+
+
+# nbconvert's lab template inlines half a megabyte of JupyterLab CSS into every page.
+STYLE = re.compile(r'<style type="text/css">(.*?)</style>', re.S)
+
+
+def share_styles(body, site_dir):
+    """Move each large inline stylesheet into assets/nbconvert-<hash>.css (the same file
+    for every page of a run) and link it, so pages share it instead of each carrying it."""
+    import hashlib
+
+    def link(m):
+        css = m.group(1)
+        if len(css) < 20000:
+            return m.group(0)
+        name = f"nbconvert-{hashlib.sha256(css.encode('utf-8')).hexdigest()[:16]}.css"
+        dst = os.path.join(site_dir, "assets", name)
+        if not os.path.exists(dst):
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            with open(dst, "w", encoding="utf-8") as f:
+                f.write(css)
+        return f'<link rel="stylesheet" type="text/css" href="assets/{name}">'
+
+    return STYLE.sub(link, body)
+
+
+def write_signed(nb, path):
+    """Write the executed notebook and sign it in the user's Jupyter data dir (nbformat's
+    NotebookNotary, as Jupyter does on save), so it opens trusted: its figures' scripts run.
+    Returns a warning when signing failed (the notebook is written anyway)."""
+    nbformat.write(nb, path)
+    try:
+        from nbformat.sign import NotebookNotary
+
+        notary = NotebookNotary()
+        notary.sign(nb)
+        return None
+    except Exception as e:  # a read-only data dir, no sqlite, …
+        return f"could not sign {path} ({type(e).__name__}: {e}); open it and choose Trust Notebook"
 
 
 def positive_seconds(text):
@@ -381,6 +455,7 @@ def main():
                     help="seconds to wait after the last cell for the notebook's timers and I/O to end (default 60)")
     ap.add_argument("--mathjax-url", default="assets/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe")
     ap.add_argument("--require-js-url", default="assets/require.min.js")
+    ap.add_argument("--plotly-url", default="assets/plotly.min.js")
     args = ap.parse_args()
 
     nb = nbformat.read(args.notebook, as_version=4)
@@ -391,8 +466,10 @@ def main():
         ok, error, cell = False, f"{type(e).__name__}: {e}", None
     seconds = time.monotonic() - t0
     nb.metadata.setdefault("course", {})["run"] = {"ok": ok, "seconds": round(seconds, 2)}
-    nbformat.write(nb, args.out_ipynb)
-    export_html(nb, args.out_html, args.mathjax_url, args.require_js_url)
+    warning = write_signed(nb, args.out_ipynb)
+    if warning:
+        print(warning, file=sys.stderr)
+    export_html(nb, args.out_html, args.mathjax_url, args.require_js_url, args.plotly_url)
     print(json.dumps({"ok": ok, "error": error, "cell": cell, "seconds": round(seconds, 2)}))
     return 0 if ok else 1
 

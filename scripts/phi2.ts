@@ -2,29 +2,27 @@
 // model directory) greedily, streaming the text, then print the timings.
 // `--json`: print only one JSON object {input_ids, output_ids, text, load_s, prefill_s, decode_tokens_per_s}.
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { ARTICLE_PROMPT, defaultPhi2Dir, generateText, loadPhi, ThreadsError, type BackendKind, type HoldDtype, type PhiConfig } from "../lib/phi2";
+import { ARTICLE_PROMPT, defaultPhi2Dir, generateText, loadPhi, MAX_CONFIG_DIM, ThreadsError, type BackendKind, type HoldDtype, type PhiConfig } from "../lib/phi2";
+import { ArgsError, defineCli, runCli, type Io, type Values } from "./args";
 import { ROOT } from "./root";
 
+const LENGTH_NOTE = "the real limit is the model's max_position_embeddings (phi-2: 2048), checked against its config.json";
 
-const HELP = `usage: npm run phi2 -- [--model DIR] [--prompt TEXT] [--max-length N | --max-new-tokens N]
-                      [--backend auto|js|wasm] [--threads N] [--dtype fp16|fp32|q8] [--json]
-  --model DIR         a phi model directory (default $PHI2_DIR or data/models/phi-2)
-  --prompt TEXT       default: the article's "${ARTICLE_PROMPT}"
-  --max-length N      total tokens counting the prompt, as transformers' max_length (default 200)
-  --max-new-tokens N  new tokens instead
-  --backend KIND      auto (default: wasm kernels if built, else js), js, wasm
-  --threads N         worker threads for the wasm backend (default: all cores)
-  --dtype D           how the weights are held: fp16 (default: as published), fp32, or q8 (int8, quantized at load)
-  --json              print one JSON object instead of streaming`;
-
-function positiveInt(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${name} must be a positive integer, got "${v}"`);
-  return Number(v);
-}
-
-export class UsageError extends Error {}
+export const CLI = defineCli({
+  program: "phi2",
+  usage: "Usage: npm run phi2 -- [--model DIR] [--prompt TEXT] [--max-length N | --max-new-tokens N] [options]",
+  summary: "Run phi-2 (or any phi model directory) greedily, streaming the text, then print the timings.",
+  flags: {
+    model: { type: "string", metavar: "DIR", help: "a phi model directory (default $PHI2_DIR or data/models/phi-2)" },
+    prompt: { type: "string", metavar: "TEXT", help: `the prompt (default: the article's "${ARTICLE_PROMPT}")` },
+    "max-length": { type: "integer", min: 1, max: MAX_CONFIG_DIM, limitNote: LENGTH_NOTE, help: "total tokens counting the prompt, as transformers' max_length (default 200)" },
+    "max-new-tokens": { type: "integer", min: 1, max: MAX_CONFIG_DIM, limitNote: LENGTH_NOTE, help: "new tokens instead of --max-length" },
+    backend: { type: "enum", choices: ["auto", "js", "wasm"], default: "auto", help: "auto: the wasm kernels if built, else js" },
+    threads: { type: "integer", min: 1, max: 1024, limitNote: "the wasm kernels state their own limit", help: "worker threads for the wasm backend (default: all cores)" },
+    dtype: { type: "enum", choices: ["fp16", "fp32", "q8"], default: "fp16", help: "how the weights are held: fp16 (as published), fp32, or q8 (int8, quantized at load)" },
+    json: { type: "boolean", help: "print one JSON object {input_ids, output_ids, text, load_s, prefill_s, decode_tokens_per_s, …} instead of streaming" },
+  },
+});
 
 interface Args {
   model: string;
@@ -41,47 +39,21 @@ interface Args {
 
 const DTYPES: Record<string, HoldDtype> = { fp16: "stored", fp32: "F32", q8: "Q8_0" };
 
-export function parse(argv: string[]): Args | "help" {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        model: { type: "string" },
-        prompt: { type: "string" },
-        "max-length": { type: "string" },
-        "max-new-tokens": { type: "string" },
-        backend: { type: "string" },
-        threads: { type: "string" },
-        dtype: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  if (values.help) return "help";
-  const backend = values.backend ?? "auto";
-  if (backend !== "auto" && backend !== "js" && backend !== "wasm") throw new UsageError(`--backend must be auto, js or wasm, got "${backend}"`);
-  const dtype = values.dtype ?? "fp16";
-  const hold = Object.hasOwn(DTYPES, dtype) ? DTYPES[dtype] : undefined;
-  if (!hold) throw new UsageError(`--dtype must be fp16, fp32 or q8, got "${values.dtype}"`);
-  const maxLength = positiveInt("--max-length", values["max-length"]);
-  const maxNewTokens = positiveInt("--max-new-tokens", values["max-new-tokens"]);
-  if (maxLength !== undefined && maxNewTokens !== undefined) throw new UsageError("give --max-length or --max-new-tokens, not both");
+/** The checked flags (throws ArgsError). */
+export function argsOf(values: Values<typeof CLI.flags>): Args {
+  const maxLength = values["max-length"];
+  const maxNewTokens = values["max-new-tokens"];
+  if (maxLength !== undefined && maxNewTokens !== undefined) throw new ArgsError("give --max-length or --max-new-tokens, not both", "--max-length");
   return {
     model: values.model ?? defaultPhi2Dir(ROOT),
     prompt: values.prompt ?? ARTICLE_PROMPT,
     maxLength: maxLength ?? (maxNewTokens === undefined ? 200 : undefined),
     maxNewTokens,
     maxLengthIsDefault: maxLength === undefined && maxNewTokens === undefined,
-    backend,
-    threads: positiveInt("--threads", values.threads),
-    hold,
-    json: values.json ?? false,
+    backend: values.backend as BackendKind,
+    threads: values.threads,
+    hold: DTYPES[values.dtype]!,
+    json: values.json,
   };
 }
 
@@ -94,12 +66,12 @@ export function checkLengths(a: Pick<Args, "maxLength" | "maxNewTokens" | "maxLe
   const max = config.maxPositions;
   const limit = `the model's max_position_embeddings ${max} (${configFile})`;
   const lengthFlag = `--max-length ${a.maxLength}${a.maxLengthIsDefault ? " (the default)" : ""}`;
-  if (promptTokens === 0) throw new UsageError("--prompt is empty: phi-2 has no start token to generate from; give a prompt of at least one token");
-  if (promptTokens >= max) throw new UsageError(`--prompt is ${promptTokens} tokens; ${limit} leaves no room for a new token (at most ${max - 1} prompt tokens)`);
+  if (promptTokens === 0) throw new ArgsError("--prompt is empty: phi-2 has no start token to generate from; give a prompt of at least one token");
+  if (promptTokens >= max) throw new ArgsError(`--prompt is ${promptTokens} tokens; ${limit} leaves no room for a new token (at most ${max - 1} prompt tokens)`);
   if (a.maxLength !== undefined) {
-    if (a.maxLength > max) throw new UsageError(`--max-length ${a.maxLength} exceeds ${limit}: prompt and new tokens must fit in ${max} positions`);
+    if (a.maxLength > max) throw new ArgsError(`--max-length ${a.maxLength} exceeds ${limit}: prompt and new tokens must fit in ${max} positions`);
     if (promptTokens >= a.maxLength) {
-      throw new UsageError(
+      throw new ArgsError(
         `--prompt is ${promptTokens} tokens, which leaves no room for new tokens under ${lengthFlag}: ` +
           `raise --max-length (at most ${max}) or give --max-new-tokens N (at most ${max - promptTokens})`,
       );
@@ -108,25 +80,16 @@ export function checkLengths(a: Pick<Args, "maxLength" | "maxNewTokens" | "maxLe
   }
   const n = a.maxNewTokens!;
   if (promptTokens + n > max) {
-    throw new UsageError(`--max-new-tokens ${n} with a ${promptTokens}-token prompt needs ${promptTokens + n} positions, more than ${limit}: at most ${max - promptTokens} new tokens`);
+    throw new ArgsError(`--max-new-tokens ${n} with a ${promptTokens}-token prompt needs ${promptTokens + n} positions, more than ${limit}: at most ${max - promptTokens} new tokens`);
   }
   return promptTokens + n;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let args: Args | "help";
-  try {
-    args = parse(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`phi2: ${e.message}\n${HELP}`);
-    return 2;
-  }
-  if (args === "help") {
-    console.log(HELP);
-    return 0;
-  }
-  const a = args;
+export async function main(argv: string[], io?: Io): Promise<number> {
+  return runCli(CLI, argv, (p) => run(argsOf(p.values)), io, "npm run phi2 -- --help");
+}
+
+async function run(a: Args): Promise<number> {
   if (a.threads !== undefined && a.backend === "js") console.error(`phi2: --threads ${a.threads} is ignored: the js backend runs on 1 thread`);
   let loaded;
   try {
@@ -138,10 +101,7 @@ export async function main(argv: string[]): Promise<number> {
       onFallback: (why) => console.error(`phi2: ${why}`),
     });
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`phi2: ${e.message}`);
-      return 2;
-    }
+    if (e instanceof ArgsError) throw e; // a flag against the model's limits: runCli prints it, exit 2
     if (e instanceof ThreadsError) {
       console.error(`phi2: --${e.message}`);
       return 2;

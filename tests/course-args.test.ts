@@ -1,11 +1,12 @@
 // `npm run course` flags (scripts/args): bad ones stop before any notebook runs, exit 2,
 // one line naming the flag and the value, no stack trace.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseCourseArgs } from "../scripts/course";
+import { writeNotebook } from "./helpers/notebooks";
 
 const root = join(__dirname, "..");
 const fails = (argv: string[], env: NodeJS.ProcessEnv = {}): string => {
@@ -40,9 +41,12 @@ describe("course flags", () => {
     expect(fails(["--cell-timeout", "abc"])).toBe('--cell-timeout must be a whole number in [1, 86400], got "abc"');
     expect(fails(["--cell-timeout", "0"])).toBe('--cell-timeout must be a whole number in [1, 86400], got "0"');
     expect(parseCourseArgs(["--notebooks", here, "--cell-timeout", "30"], {})).toMatchObject({ cellTimeout: 30 });
+    expect(parseCourseArgs(["--notebooks", here], {})).toMatchObject({ idleTimeout: 60 });
+    expect(parseCourseArgs(["--notebooks", here, "--idle-timeout", "5"], {})).toMatchObject({ idleTimeout: 5 });
+    expect(fails(["--idle-timeout", "0"])).toBe('--idle-timeout must be a whole number in [1, 86400], got "0"');
   });
   it("unknown and repeated flags", () => {
-    expect(fails(["--notebook", "x"])).toBe("unknown flag --notebook; valid flags: --help, --notebooks, --out, --cell-timeout");
+    expect(fails(["--notebook", "x"])).toBe("unknown flag --notebook; valid flags: --help, --notebooks, --out, --cell-timeout, --idle-timeout");
     expect(fails(["--out", "a", "--out", "b"])).toBe('--out is given twice ("a" and "b"): give it once');
   });
 });
@@ -54,7 +58,7 @@ describe("the compiled runner as a process", () => {
     const out = join(mkdtempSync(join(tmpdir(), "course-out-")), "site");
     for (const [args, message] of [
       [["--notebooks", "/nonexistent"], "course: --notebooks: no directory /nonexistent\n"],
-      [["--bogus"], "course: unknown flag --bogus; valid flags: --help, --notebooks, --out, --cell-timeout\n"],
+      [["--bogus"], "course: unknown flag --bogus; valid flags: --help, --notebooks, --out, --cell-timeout, --idle-timeout\n"],
       [["--cell-timeout", "abc"], 'course: --cell-timeout must be a whole number in [1, 86400], got "abc"\n'],
     ] as const) {
       const r = run([...args, "--out", out]);
@@ -69,4 +73,34 @@ describe("the compiled runner as a process", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/--cell-timeout S\s+seconds one cell may take \(whole number in \[1, 86400\]; default 600\)/);
   });
+});
+
+describe("COURSE_CSV=my.csv under npm run course (the README's example)", () => {
+  // The kernel runs in the notebooks' directory; the runner passes the user's directory
+  // (INIT_CWD under npm) as COURSE_CWD, so the relative path is read from where the user was.
+  const js = join(root, "dist", "scripts", "course.js");
+  it.runIf(existsSync(js))("a relative COURSE_CSV is read from the directory the command ran in", async () => {
+    const user = mkdtempSync(join(tmpdir(), "course-user-"));
+    const nbs = join(user, "nbs");
+    mkdirSync(nbs);
+    writeFileSync(join(user, "my.csv"), "Date,Views\n2021-01-01,5\n2021-01-02,6\n2021-01-03,7\n");
+    const lib = JSON.stringify(join(root, "dist", "lib", "data"));
+    writeNotebook(join(nbs, "01-csv.ipynb"), [`const data = require(${lib});\nconst s = data.loadCourseSeries();\nconsole.log("loaded " + s.source + " " + s.values.join(","))`]);
+    // `node course.js` run in `user` without npm or a shell's PWD: only the runner's COURSE_CWD
+    // can tell the kernel (whose own directory is nbs/) where the user was. Under npm,
+    // INIT_CWD says the same and is inherited too.
+    const env: NodeJS.ProcessEnv = { ...process.env, COURSE_CSV: "my.csv" };
+    for (const k of ["COURSE_CWD", "INIT_CWD", "PWD"]) delete env[k];
+    const r = await new Promise<{ status: number | null; out: string }>((done) => {
+      const child = spawn(process.execPath, [js, "--notebooks", "nbs", "--out", "site"], { cwd: user, env, timeout: 180_000 });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (out += d));
+      child.on("close", (status) => done({ status, out }));
+    });
+    expect(r.out).toMatch(/1 of 1 notebook\(s\) ran/);
+    expect(r.status).toBe(0);
+    const page = readFileSync(join(user, "site", "01-csv.ipynb"), "utf8");
+    expect(page).toContain(`loaded ${join(user, "my.csv")} 5,6,7`);
+  }, 200_000);
 });

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { MatrixNet, matrixForward, mlp, mulberry32, toMatrixNet } from "../lib/nets";
-import { denseForward } from "../lib/train";
+import { denseForward, denseLayers, maeBackprop, rawMaeBackprop } from "../lib/train";
 
 beforeAll(async () => {
   await initBackend();
@@ -67,4 +67,40 @@ describe("autodiff gradients match finite differences", () => {
         [Xt, yt].forEach((t) => t.dispose());
         model.dispose();
       });
+});
+
+describe("maeBackprop (the training loop's hand-written backward pass) matches autodiff", () => {
+  for (const activation of ["relu", "sigmoid"] as const)
+    it(`${activation}, 3 hidden layers`, () => {
+      const r = mulberry32(4);
+      const X = tf.tensor2d(Array.from({ length: 40 }, () => Array.from({ length: 6 }, () => 2 * r() - 1)));
+      const y = tf.tensor2d(Array.from({ length: 40 }, () => r() - 0.5), [40, 1]);
+      const model = mlp({ inputs: 6, width: 7, depth: 3, activation, seed: 5 });
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const f = denseForward(model)!;
+      const ref = tf.variableGrads(() => tf.mean(tf.abs(tf.sub(f(X), y))) as tf.Scalar, vars);
+      const ours = maeBackprop(denseLayers(model)!, X, y, true);
+      expect(ours.grads.length).toBe(vars.length);
+      expect(ours.loss!.arraySync()).toBeCloseTo(ref.value.arraySync() as number, 6);
+      vars.forEach((v, i) => {
+        expect(ours.grads[i].shape).toEqual(v.shape);
+        const a = ours.grads[i].dataSync();
+        const b = ref.grads[v.name].dataSync();
+        a.forEach((g, j) => expect(g).toBeCloseTo(b[j], 5));
+      });
+      expect(maeBackprop(denseLayers(model)!, X, y, false).loss).toBeNull();
+      // the raw-kernel version: ReLU (and linear) layers only; gradients × n, loss on the host
+      const before = tf.memory().numBytes;
+      const raw = rawMaeBackprop(denseLayers(model)!, X, y, true);
+      if (activation === "sigmoid") expect(raw).toBeNull();
+      else {
+        expect(tf.memory().numBytes).toBe(before); // every temporary freed
+        expect(raw!.loss!).toBeCloseTo(ref.value.arraySync() as number, 6);
+        vars.forEach((v, i) => {
+          const b = ref.grads[v.name].dataSync();
+          raw!.grads[i].forEach((g, j) => expect(g / 40).toBeCloseTo(b[j], 5));
+        });
+      }
+      model.dispose();
+    });
 });

@@ -74,7 +74,7 @@ describe("npm run phi2", () => {
     const error = vi.spyOn(console, "error").mockImplementation((...a) => void (err += a.join(" ") + "\n"));
     const write = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
     try {
-      return { code: await main(argv), out, err };
+      return { code: await main(argv, { out: (s) => void (out += s), err: (s) => void (err += s) }), out, err };
     } finally {
       log.mockRestore();
       error.mockRestore();
@@ -170,7 +170,7 @@ describe("npm run phi2: flags against the model's limits, each message naming th
     const error = vi.spyOn(console, "error").mockImplementation((...a) => void (err += a.join(" ") + "\n"));
     const write = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
     try {
-      return { code: await main(argv), out, err };
+      return { code: await main(argv, { out: (s) => void (out += s), err: (s) => void (err += s) }), out, err };
     } finally {
       log.mockRestore();
       error.mockRestore();
@@ -182,13 +182,21 @@ describe("npm run phi2: flags against the model's limits, each message naming th
   test("--max-new-tokens 1000000000 (was: Invalid typed array length)", async () => {
     const r = await run(["--model", DIR, "--backend", "js", "--max-new-tokens", "1000000000"]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`phi2: --max-new-tokens 1000000000 with a 10-token prompt needs 1000000010 positions, more than the model's max_position_embeddings 2048 (${cfg}): at most 2038 new tokens`);
+    expect(r.err).toMatch(/phi2: --max-new-tokens must be a whole number in \[1, 1\.6777216e7\], got "1000000000" \(the real limit is the model's max_position_embeddings \(phi-2: 2048\)/);
+    const r2 = await run(["--model", DIR, "--backend", "js", "--max-new-tokens", "5000"]);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toContain(`phi2: --max-new-tokens 5000 with a 10-token prompt needs 5010 positions, more than the model's max_position_embeddings 2048 (${cfg}): at most 2038 new tokens`);
   });
 
-  test("--max-length 1000000000 names the 2048-position limit (was: a KV-cache memory message)", async () => {
-    const r = await run(["--model", DIR, "--backend", "js", "--max-length", "1000000000"]);
+  test("--max-length 1e9 / 1000000000 / 4096 name the 2048-position limit (was: a KV-cache memory message)", async () => {
+    for (const v of ["1e9", "1000000000"]) {
+      const r = await run(["--model", DIR, "--backend", "js", "--max-length", v]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/phi2: --max-length must be a whole number in \[1, 1\.6777216e7\], got .* max_position_embeddings \(phi-2: 2048\)/);
+    }
+    const r = await run(["--model", DIR, "--backend", "js", "--max-length", "4096"]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`phi2: --max-length 1000000000 exceeds the model's max_position_embeddings 2048 (${cfg})`);
+    expect(r.err).toContain(`phi2: --max-length 4096 exceeds the model's max_position_embeddings 2048 (${cfg})`);
   });
 
   test("a prompt longer than --max-length is an error, not a silent run with no tokens", async () => {
@@ -204,7 +212,7 @@ describe("npm run phi2: flags against the model's limits, each message naming th
   test("an empty prompt is refused by name", async () => {
     const r = await run(["--model", DIR, "--backend", "js", "--prompt", ""]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("--prompt is empty");
+    expect(r.err).toContain("phi2: --prompt needs a value, got an empty one");
   });
 
   test("--threads 100 with auto: refused with the kernels' limit and the cores, not a silent fall back to js", async () => {

@@ -1,13 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { figureHtml, line, plotlySource } from "../lib/plot";
+import { gunzipSync } from "node:zlib";
+import { PLOTLY_MARK, figureHtml, line, missingPlotlyMessage, plotlySource } from "../lib/plot";
 import { tableHtml, frame } from "../lib/table";
 
 describe("plot", () => {
-  it("inlines plotly.js ≥ 3 only when asked (once per notebook)", () => {
+  it("sends plotly.js ≥ 3, gzipped, only when asked (once per notebook), in a marked script", () => {
     const src = plotlySource();
     expect(src).toMatch(/plotly\.js v([3-9]|\d\d)\./);
-    expect(figureHtml({ data: [line([1], [1])] }, true)).toContain(src.slice(0, 200));
-    expect(figureHtml({ data: [line([1], [1])] }, false)).not.toContain(src.slice(0, 200));
+    const html = figureHtml({ data: [line([1], [1])] }, true);
+    const b64 = /<script[^>]*data-course-plotly[^>]*>[\s\S]*?atob\("([A-Za-z0-9+/=]+)"\)/.exec(html)?.[1] ?? "";
+    expect(gunzipSync(Buffer.from(b64, "base64")).toString("utf8")).toBe(src);
+    expect(html.length).toBeLessThan(src.length * 0.5); // what the kernel sends, and the saved notebook holds
+    expect(figureHtml({ data: [line([1], [1])] }, false)).not.toContain(PLOTLY_MARK);
+  });
+  it("says in the figure's place how to get plotly back when the page has lost it", () => {
+    expect(missingPlotlyMessage()).toMatch(/import \{ resendPlotly \} from "[^"]*lib\/plot"; resendPlotly\(\);/);
+    expect(figureHtml({ data: [] }, false)).toContain("course-plot-pending");
   });
   it("cannot be broken out of its <script> by data", () => {
     const html = figureHtml({ data: [line(["</script><b>x</b>"], [1])] }, false);

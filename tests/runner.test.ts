@@ -1,24 +1,10 @@
 // The notebook runner must fail loudly: every way a tslab cell can go wrong stops
 // the notebook, exits non-zero and prints the notebook, the cell and the real text.
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { findJupyterPython, writeKernelSpec } from "../scripts/jupyter";
+import { findJupyterPython } from "../scripts/jupyter";
 import { CourseRun, ROOT, run as runCommand, runCourse, tempDir, writeNotebook } from "./helpers/notebooks";
-
-/** Like helpers' run(), with extra environment variables. */
-function runWithEnv(cmd: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<CourseRun> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, timeout: timeoutMs, env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (status) => resolvePromise({ status, stdout, stderr }));
-  });
-}
 
 describe("npm run course on broken notebooks", () => {
   const dir = tempDir("broken-nb-");
@@ -141,25 +127,20 @@ describe("a notebook that never goes idle", () => {
   // A never-ending setInterval: the runner cannot vouch for errors it would raise later,
   // so the run fails, at the --idle-timeout bound, saying what is still pending.
   it("ends at the bound with a clear message, as a failure", async () => {
-    const python = findJupyterPython();
-    expect(python, "Jupyter's Python (npm run setup)").toBeTruthy();
     const dir = tempDir("interval-nb-");
-    const jupyter = tempDir("interval-jupyter-");
-    writeKernelSpec(jupyter, ROOT); // the tests' ROOT: scripts/root.ts resolves from dist/
+    const out = tempDir("interval-site-");
     writeNotebook(join(dir, "01-interval.ipynb"), ['setInterval(() => console.log("tick"), 500); 1']);
-    const nbexec = join(ROOT, "scripts", "nbexec.py");
-    const args = [nbexec, join(dir, "01-interval.ipynb"), "--out-ipynb", join(dir, "out.ipynb"), "--out-html", join(dir, "out.html"), "--idle-timeout", "3"];
     const t0 = Date.now();
-    const r = await runWithEnv(python as string, args, { JUPYTER_PATH: jupyter }, 150_000);
+    const r = await runCourse(["--notebooks", dir, "--out", out, "--idle-timeout", "3"], 150_000);
     const seconds = (Date.now() - t0) / 1000;
     expect(r.status).toBe(1);
-    const res = JSON.parse(r.stdout.trim().split("\n").pop() as string) as { ok: boolean; error: string; cell: number };
+    const [res] = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as { ok: boolean; error: string }[];
     expect(res.ok).toBe(false);
-    expect(res.cell).toBe(1);
     expect(res.error).toMatch(/still busy at the --idle-timeout bound of 3 s, with Timeout pending/);
     expect(res.error).toMatch(/setInterval without clearInterval/);
+    expect(r.stderr).toMatch(/01-interval\.ipynb, cell 1[^\n]*\n[^\n]*--idle-timeout bound of 3 s/);
     expect(seconds).toBeLessThan(140); // it ended, at the bound (plus the kernel's start), instead of hanging
-    const nb = JSON.parse(readFileSync(join(dir, "out.ipynb"), "utf8"));
+    const nb = JSON.parse(readFileSync(join(out, "01-interval.ipynb"), "utf8"));
     expect([nb.cells[0].outputs].flat().map((o: { text?: string[] }) => (o.text ?? []).join("")).join("")).toMatch(/tick/);
   }, 150_000);
 });

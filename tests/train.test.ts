@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { BackendInfo, initBackend } from "../lib/backend";
 import { matrixForward, mlp, mulberry32, toMatrixNet } from "../lib/nets";
-import { HostAdam, XY, clearlyBelow, denseForward, evaluate, meanSd, predictNet, scaleOf, shuffled, trainNet, trainSeeds, trainSpec } from "../lib/train";
+import { HostAdam, XY, clearlyBelow, fmtMeanSd, denseForward, evaluate, meanSd, predictNet, scaleOf, shuffled, trainNet, trainSeeds, trainSpec } from "../lib/train";
 
 let info: BackendInfo;
 beforeAll(async () => {
@@ -180,6 +180,12 @@ describe("mean ± sd and the comparison rule", () => {
     expect(m.mean).toBe(2.5);
     expect(m.sd).toBeCloseTo(Math.sqrt(5 / 3), 12);
     expect(meanSd([7]).sd).toBe(0);
+  });
+  it("prints the sd with two significant digits, whatever the units", () => {
+    expect(fmtMeanSd({ mean: 0.35412, sd: 0.0412, n: 3 })).toBe("0.354 ± 0.041");
+    expect(fmtMeanSd({ mean: 0.35412, sd: 0.00412, n: 3 })).toBe("0.3541 ± 0.0041");
+    expect(fmtMeanSd({ mean: 0.0040123, sd: 0.000123, n: 3 })).toBe("0.00401 ± 0.00012");
+    expect(fmtMeanSd({ mean: 1.5, sd: 0, n: 1 })).toBe("1.500 ± 0.000");
   });
   it("claims a difference only beyond the larger spread", () => {
     expect(clearlyBelow({ mean: 1, sd: 0.1, n: 3 }, { mean: 1.5, sd: 0.2, n: 3 })).toBe(true);

@@ -35,9 +35,9 @@ export interface CourseRun {
  * Run a command without blocking the event loop (a blocked vitest worker misses its
  * RPC heartbeats): resolves with the exit status and the output.
  */
-export function run(cmd: string, args: string[], timeoutMs: number): Promise<CourseRun> {
+export function run(cmd: string, args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<CourseRun> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, timeout: timeoutMs });
+    const child = spawn(cmd, args, { cwd: ROOT, timeout: timeoutMs, env: env ?? process.env });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -48,10 +48,10 @@ export function run(cmd: string, args: string[], timeoutMs: number): Promise<Cou
 }
 
 /** `node dist/scripts/course.js …` (the build `npm test` makes first). */
-export function runCourse(args: string[], timeoutMs = 1_800_000): Promise<CourseRun> {
+export function runCourse(args: string[], timeoutMs = 1_800_000, env?: NodeJS.ProcessEnv): Promise<CourseRun> {
   const script = join(ROOT, "dist", "scripts", "course.js");
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` (npm test does it)`);
-  return run(process.execPath, [script, ...args], timeoutMs);
+  return run(process.execPath, [script, ...args], timeoutMs, env);
 }
 
 export const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => existsSync(p));
@@ -79,7 +79,7 @@ export interface PageReport {
   inlinePlotly: number;
   /** Console errors. */
   consoleErrors: string[];
-  /** Links of the page's navigation (`nav a[href]`, in order). */
+  /** Links of the book's contents (`nav.course-nav li a[href]`, in order). */
   navLinks: string[];
   /** `a[rel=prev]` / `a[rel=next]` targets, if any. */
   prev: string | null;
@@ -148,7 +148,7 @@ export async function inspectPages(files: string[], budgetMs = 60_000): Promise<
           mathTypeset,
           resources: [...attr("script[src]", "src"), ...attr("link[href]", "href")],
           inlinePlotly: [...document.querySelectorAll("script:not([src])")].filter((s) => /plotly\.js v\d/.test(s.textContent ?? "")).length,
-          navLinks: attr("nav a[href]", "href"),
+          navLinks: attr("nav.course-nav li a[href]", "href"),
           prev: document.querySelector("a[rel=prev]")?.getAttribute("href") ?? null,
           next: document.querySelector("a[rel=next]")?.getAttribute("href") ?? null,
         };
@@ -207,4 +207,49 @@ export function figureCount(ipynbPath: string): number {
       n += s.split('class="course-plot"').length - 1;
     }
   return n;
+}
+
+/**
+ * Does `text` render with real glyphs in the font of the first element matching
+ * `selector`? Draws each character on a canvas in that font: real glyphs differ from
+ * one another and from a missing-glyph box (U+10FFFD has no glyph in any font), and
+ * the text's width differs from that of as many boxes.
+ */
+export async function glyphCheck(file: string, selector: string, text: string): Promise<{ font: string; distinct: boolean; width: number; boxesWidth: number }> {
+  if (!CHROMIUM) throw new Error("no Chromium found: apt-get install chromium");
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`file://${resolve(file)}`, { waitUntil: "domcontentloaded", timeout: 120_000 });
+    return await page.evaluate(
+      ([sel, t]) => {
+        const el = document.querySelector(sel);
+        if (!el) throw new Error(`no ${sel} in the page`);
+        const cs = getComputedStyle(el);
+        const font = `${cs.fontWeight} 32px ${cs.fontFamily}`;
+        const box = String.fromCodePoint(0x10fffd);
+        const canvas = document.createElement("canvas");
+        canvas.width = canvas.height = 48;
+        const ctx = canvas.getContext("2d") as CanvasRenderingContext2D;
+        ctx.font = font;
+        const image = (ch: string): string => {
+          ctx.clearRect(0, 0, 48, 48);
+          ctx.fillText(ch, 4, 36);
+          const d = ctx.getImageData(0, 0, 48, 48).data;
+          let h = "";
+          for (let i = 3; i < d.length; i += 4) h += d[i] > 127 ? "1" : "0";
+          return h;
+        };
+        const chars = [...t];
+        const images = chars.map(image);
+        const blank = "0".repeat(48 * 48);
+        const distinct = new Set([...images, image(box)]).size === chars.length + 1 && !images.includes(blank);
+        return { font, distinct, width: ctx.measureText(t).width, boxesWidth: ctx.measureText(box.repeat(chars.length)).width };
+      },
+      [selector, text] as [string, string],
+    );
+  } finally {
+    await browser.close();
+  }
 }

@@ -84,6 +84,19 @@ async function callOverheadUs(backend: MatmulBackend): Promise<number> {
 
 class UsageError extends Error {}
 
+/**
+ * CPU seconds per GB to touch fresh memory for the first time (one write per 4 KiB
+ * page): every byte of weights lands in fresh memory at load, and in a virtual
+ * machine each first touch of a page can cost many microseconds.
+ */
+function firstTouchCpuSPerGB(bytes = 256 * 2 ** 20): number {
+  const c0 = process.cpuUsage();
+  const u8 = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i += 4096) u8[i] = 1;
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e6 / (bytes / 1e9);
+}
+
 /** --dtype: the random weights' dtype, and how the backend holds them. */
 const DTYPES = {
   fp16: { stored: "F16", hold: "stored", bytes: 2 },
@@ -173,9 +186,12 @@ export async function main(argv: string[]): Promise<number> {
   const backend = new Timed(await createBackend(args.backend, { threads }));
   const { stored, hold } = DTYPES[dtype];
   log(`loading phi-2 shapes (${layers} layers) with random ${stored} weights held as ${hold} in ${backend.name}…`);
+  const firstTouch = firstTouchCpuSPerGB();
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const model = await PhiModel.random(config, backend, stored, 1, { hold });
   const loadS = (performance.now() - t0) / 1000;
+  const loadCpu = process.cpuUsage(cpu0);
   const bytesPerToken = backend.weightBytes(); // every matrix is read once per token
   try {
     const overheadUs = backend.name.startsWith("wasm") ? await callOverheadUs(backend) : NaN;
@@ -240,6 +256,8 @@ export async function main(argv: string[]): Promise<number> {
       prompt_tokens: ARTICLE_PROMPT_IDS.length,
       new_tokens: newTokens,
       load_s: loadS,
+      load_cpu_s: (loadCpu.user + loadCpu.system) / 1e6,
+      first_touch_cpu_s_per_gb: firstTouch,
       prefill_s: r.prefillSeconds,
       decode_tokens_per_s: tps,
       decode_s_per_token: 1 / tps,
@@ -262,7 +280,7 @@ export async function main(argv: string[]): Promise<number> {
       log("");
       log(`phi-2 shapes, random ${stored} weights held as ${hold}, ${backend.name}, ${layers} layers (measured: ${result.measured})`);
       log(`  weights read per token   ${f(bytesPerToken / 1e9)} GB (${f(macs / 1e9)} GMAC)`);
-      log(`  load                     ${f(loadS, 1)} s`);
+      log(`  load                     ${f(loadS, 1)} s (${f(result.load_cpu_s, 1)} CPU s; fresh memory costs ${f(firstTouch, 2)} CPU s/GB just to touch once)`);
       for (const b of batchRows) log(`  batch of ${String(b.batch).padEnd(3)}             ${f(b.decode_tokens_per_s)} tokens/s in all (${b.steps} steps, ${f(b.decode_s / b.steps, 3)} s a step)`);
       if (error) log(`  q8 vs fp16 (prompt)      max |Δlogit| ${error.max_abs_dlogit.toPrecision(3)}, same top-1 at ${error.top1_agree} of ${error.positions} positions`);
       log(`  prefill (10 tokens)      ${f(r.prefillSeconds)} s`);

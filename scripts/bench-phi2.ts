@@ -12,27 +12,34 @@
 // (Q8_0, quantized at load); q8 then also loads the fp16 model and prints the
 // error: max |Δlogit| and top-1 agreement over the prompt's positions.
 import * as os from "node:os";
-import { parseArgs } from "node:util";
 import {
   argmax, createBackend, generate, generateBatch, matmulMany, measureReadBandwidth, PHI2_CONFIG, PhiModel,
   type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSpec,
 } from "../lib/phi2";
+import { ArgsError, defineCli, runCli, type Values } from "./args";
 import { compareWithLlamaCpp } from "./bench-llama";
 
 /** The article's prompt "Write a detailed analogy between mathematics and a lighthouse." in phi-2's
  *  tokenizer (tests/fixtures/tiny-phi/reference.json, input_ids). With random weights only the count matters. */
 const ARTICLE_PROMPT_IDS = [16594, 257, 6496, 23970, 1022, 19473, 290, 257, 46371, 13];
 
-const HELP = `usage: npm run bench -- phi2 [--json] [--threads N] [--layers N] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js]
-  --threads N      worker threads (default: all ${os.availableParallelism()} cores)
-  --layers N       decoder layers (default 32, phi-2's; fewer for a quick run)
-  --new-tokens N   greedy decode steps after the prefill (default 16)
-  --dtype D        weights held as fp16 (default, phi-2's), bf16, fp32 (the fp16 values in float32)
-                   or q8 (the fp16 values quantized to int8 at load; also measures its error against fp16)
-  --backend B      wasm (default) or js (the single-threaded float32 reference)
-  --batch LIST     also decode B sequences at once for each B in LIST (e.g. 1,2,4,8): aggregate tokens/s
-  --vs llama.cpp   also run llama.cpp (node-llama-cpp) on the same weights as GGUF; prints both rows and the ratios
-  --json           print one JSON object`;
+export const CLI = defineCli({
+  program: "bench phi2",
+  usage: "usage: npm run bench -- phi2 [--json] [--threads N] [--layers N] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--batch LIST] [--vs llama.cpp]",
+  flags: {
+    threads: { type: "integer", min: 1, max: 64, help: `worker threads (default: all ${os.availableParallelism()} cores)` },
+    layers: { type: "integer", min: 1, max: 64, help: "decoder layers (default 32, phi-2's; fewer for a quick run)" },
+    "new-tokens": { type: "integer", min: 1, max: 2000, default: 16, help: "greedy decode steps after the prefill" },
+    dtype: {
+      type: "enum", choices: ["fp16", "bf16", "fp32", "q8"], default: "fp16", ignoreCase: true,
+      help: "weights held as fp16 (phi-2's), bf16, fp32 (the fp16 values in float32) or q8 (quantized to int8 at load; also measures its error against fp16)",
+    },
+    backend: { type: "enum", choices: ["wasm", "js"], default: "wasm", help: "wasm, or js (the single-threaded float32 reference)" },
+    batch: { type: "string", metavar: "LIST", help: "also decode B sequences at once for each B in LIST (e.g. 1,2,4,8, each 1…64): aggregate tokens/s" },
+    vs: { type: "enum", choices: ["llama.cpp"], help: "also run llama.cpp (node-llama-cpp) on the same weights as GGUF; prints both rows and the ratios" },
+    json: { type: "boolean", help: "print one JSON object" },
+  },
+});
 
 /** Wraps a backend to add up the wall time spent inside matmul calls. */
 class Timed implements MatmulBackend {
@@ -82,7 +89,6 @@ async function callOverheadUs(backend: MatmulBackend): Promise<number> {
   return ((performance.now() - t0) / n) * 1000;
 }
 
-class UsageError extends Error {}
 
 /**
  * CPU seconds per GB to touch fresh memory for the first time (one write per 4 KiB
@@ -114,65 +120,28 @@ function compareLogits(a: Float32Array, b: Float32Array, T: number) {
   return { maxAbs, same };
 }
 
-function int(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${name} must be a positive integer, got "${v}"`);
-  return Number(v);
-}
-
-function parse(argv: string[]) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        json: { type: "boolean", default: false },
-        threads: { type: "string" },
-        layers: { type: "string" },
-        "new-tokens": { type: "string" },
-        dtype: { type: "string", default: "fp16" },
-        backend: { type: "string", default: "wasm" },
-        batch: { type: "string" },
-        vs: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const name = (values.dtype ?? "fp16").toLowerCase().replace(/^f(16|32)$/, "fp$1");
-  if (!Object.hasOwn(DTYPES, name)) throw new UsageError(`--dtype must be fp16, bf16, fp32 or q8, got "${values.dtype}"`);
-  const dtype = name as keyof typeof DTYPES;
-  if (values.backend !== "wasm" && values.backend !== "js") throw new UsageError(`--backend must be wasm or js, got "${values.backend}"`);
-  const batch = values.batch === undefined ? [] : values.batch.split(",").map((v) => int("--batch", v.trim(), 1));
-  if (batch.some((b) => b > 64)) throw new UsageError(`--batch sizes must be at most 64, got "${values.batch}"`);
-  if (values.vs !== undefined && values.vs !== "llama.cpp") throw new UsageError(`--vs must be llama.cpp, got "${values.vs}"`);
+/** The checked flags (throws ArgsError). */
+export function argsOf(values: Values<typeof CLI.flags>) {
+  const batch = values.batch === undefined ? [] : values.batch.split(",").map((v) => v.trim());
+  if (batch.some((b) => !/^\d+$/.test(b) || Number(b) < 1 || Number(b) > 64))
+    throw new ArgsError(`--batch must be a comma-separated list of whole numbers in [1, 64], got "${values.batch}"`, "--batch");
   return {
     vs: values.vs,
-    batch,
-    help: values.help,
+    batch: batch.map(Number),
     json: values.json,
-    threads: int("--threads", values.threads, os.availableParallelism()),
-    layers: int("--layers", values.layers, PHI2_CONFIG.numLayers),
-    newTokens: int("--new-tokens", values["new-tokens"], 16),
-    dtype,
+    threads: values.threads ?? os.availableParallelism(),
+    layers: values.layers ?? PHI2_CONFIG.numLayers,
+    newTokens: values["new-tokens"],
+    dtype: values.dtype as keyof typeof DTYPES,
     backend: values.backend as "wasm" | "js",
   };
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`${e.message}\n${HELP}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(HELP);
-    return 0;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCli(CLI, argv, (p) => bench(argsOf(p.values)), undefined, "npm run bench -- phi2 --help");
+}
+
+async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
   const { threads, layers, newTokens, dtype } = args;
   const log = (s: string) => (args.json ? process.stderr : process.stdout).write(s + "\n");
 

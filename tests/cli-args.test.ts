@@ -20,7 +20,11 @@ describe.runIf(built)("bench", () => {
     [["train", "--epochs", "1e3"], 'bench train: --epochs must be a whole number in [1, 100000], got "1e3"'],
     [["train", "--repeats", "3", "--repeats", "4"], 'bench train: --repeats is given twice ("3" and "4"): give it once'],
     [["train", "--torch-threads", "two"], 'bench train: --torch-threads must be a whole number in [1, 256], got "two"'],
-    [["train", "--epoch", "5"], "bench train: unknown flag --epoch; valid flags: --help, --json, --epochs, --repeats, --threads, --torch-threads"],
+    [["train", "--epoch", "5"], "bench train: unknown flag --epoch; valid flags: --help, --json, --epochs, --repeats, --threads, --torch-threads, --no-torch"],
+    [["phi2", "--batch", "1,x"], 'bench phi2: --batch must be a comma-separated list of whole numbers in [1, 64], got "1,x"'],
+    [["phi2", "--dtype", "q9"], 'bench phi2: --dtype must be one of fp16, bf16, fp32, q8; got "q9"'],
+    [["phi2", "--vs", "ollama"], 'bench phi2: --vs must be one of llama.cpp; got "ollama"'],
+    [["phi2", "--layers", "0"], 'bench phi2: --layers must be a whole number in [1, 64], got "0"'],
   ];
   for (const [args, message] of cases) {
     it(`${args.join(" ") || "(nothing)"} → exit 2: ${message}`, () => {

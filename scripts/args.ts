@@ -360,3 +360,17 @@ export async function runCli<S extends Flags>(
     return 2;
   }
 }
+
+/**
+ * A CLI's entry point: exit with the code `main` resolves to. Anything else it throws
+ * is a bug (flag errors are handled by `runCli`): print its stack, exit 1.
+ */
+export function exitWith(main: Promise<number>): void {
+  main.then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+      process.exit(1);
+    },
+  );
+}

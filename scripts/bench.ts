@@ -1,7 +1,7 @@
 // `npm run bench -- <job> [flags]`: one benchmark per job. A benchmark measures and
 // prints; it asserts nothing (tests assert behaviour, benchmarks measure speed).
 // The job's own flags are parsed by the job (scripts/bench-*.ts).
-import { ArgsError, defineCli, runCli } from "./args";
+import { ArgsError, defineCli, runCli, exitWith } from "./args";
 
 const JOBS: Record<string, { module: string; about: string }> = {
   train: { module: "./bench-train", about: "training throughput of the course's MLPs (TensorFlow.js, and PyTorch when present)" },
@@ -41,12 +41,4 @@ export function run(argv: string[]): Promise<number> {
   );
 }
 
-if (require.main === module) {
-  run(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) exitWith(run(process.argv.slice(2)));

@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import { fetchModel, formatProgress, PHI2_REPO } from "../lib/phi2/fetch";
 import { defaultPhi2Dir } from "../lib/phi2/load";
-import { ArgsError, defineCli, runCli } from "./args";
+import { ArgsError, defineCli, runCli, exitWith } from "./args";
 import { ROOT } from "./root";
 
 export const CLI = defineCli({
@@ -62,12 +62,4 @@ async function download(values: { dir?: string; repo: string; revision: string }
   return 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) exitWith(main(process.argv.slice(2)));

@@ -3,7 +3,7 @@
 // `--json`: print only one JSON object {input_ids, output_ids, text, load_s, prefill_s, decode_tokens_per_s}.
 import * as path from "node:path";
 import { ARTICLE_PROMPT, defaultPhi2Dir, generateText, loadPhi, MAX_CONFIG_DIM, ThreadsError, type BackendKind, type HoldDtype, type PhiConfig } from "../lib/phi2";
-import { ArgsError, defineCli, runCli, type Io, type Values } from "./args";
+import { ArgsError, defineCli, runCli, type Io, type Values, exitWith } from "./args";
 import { ROOT } from "./root";
 
 const LENGTH_NOTE = "the real limit is the model's max_position_embeddings (phi-2: 2048), checked against its config.json";
@@ -148,12 +148,4 @@ async function run(a: Args): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) exitWith(main(process.argv.slice(2)));

@@ -111,9 +111,11 @@ class WasmMatmul implements MatmulBackend {
   }
 
   /** Rows [r0, r1) that worker i fills. */
+  /** Worker i's rows of a weight: whole groups of 4 when rows % 4 == 0 (the tiled layout tiles each group in place). */
   private slice(i: number, rows: number): [number, number] {
     const n = this.workers.length;
-    return [Math.floor((i * rows) / n), Math.floor(((i + 1) * rows) / n)];
+    const g = rows % 4 === 0 ? 4 : 1;
+    return [g * Math.floor((i * rows) / g / n), g * Math.floor(((i + 1) * rows) / g / n)];
   }
 
   /** The index of an arena with `bytes` free (a new one, announced to the workers, if none has). */
@@ -168,7 +170,9 @@ class WasmMatmul implements MatmulBackend {
         }
         return { msg: { ...base, source: src }, transfer };
       });
-      const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite: filled.every((r) => r.type === "done" && r.finite) };
+      // fp16 and Q8_0 kernels read 4 rows as one sequential stream when the shape allows (assembly/tiled.ts)
+      const tiled = (held === "F16" || held === "Q8_0") && rows % 4 === 0 && cols % 8 === 0;
+      const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite: filled.every((r) => r.type === "done" && r.finite), tiled };
 
       // 2. fp16 subnormals: per-row counts → row starts, room for the sparse lists, then the workers move them there
       const total = filled.reduce((s, r) => s + (r.type === "done" ? r.count : 0), 0);
@@ -198,7 +202,7 @@ class WasmMatmul implements MatmulBackend {
       const handle = this.weights.length;
       await this.broadcast((i, id) => {
         const [r0, r1] = this.slice(i, rows);
-        return { msg: { type: "register", id, handle, meta, extract: meta.sparse ? { r0, r1 } : undefined } };
+        return { msg: { type: "register", id, handle, meta, r0, r1 } };
       });
       this.weights.push({ ...meta, bytes: bytes + scaleBytes });
       return handle;

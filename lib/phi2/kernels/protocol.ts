@@ -57,6 +57,7 @@ export interface WeightMeta {
   rows: number;
   cols: number;
   finite: boolean; // F16 without inf/NaN: the fast kernel applies
+  tiled: boolean; // F16 or Q8_0 in the tiled layout (rows in groups of 4, interleaved: see assembly/tiled.ts)
   sparse?: { rowStart: number; colIdx: number; vals: number }; // F16 subnormals (see matvec.ts)
 }
 
@@ -88,13 +89,17 @@ export interface FillMessage {
     | { kind: "random"; seed: number; scale: number }; // element index = r · cols + c
 }
 
-/** Register a filled weight; with `extract`, first move the subnormals of rows [r0, r1) into the sparse lists. */
+/**
+ * Register a filled weight. Each worker finishes its rows [r0, r1) first: moves their
+ * fp16 subnormals into the sparse lists (if meta.sparse), then tiles them (if meta.tiled).
+ */
 export interface RegisterMessage {
   type: "register";
   id: number;
   handle: number;
   meta: WeightMeta;
-  extract?: { r0: number; r1: number };
+  r0: number;
+  r1: number;
 }
 
 export interface BuffersMessage {

@@ -32,14 +32,14 @@ export const PAGE = 65536;
 export const MAX_COLS = 65536;
 export const XCAP = 8 * MAX_COLS; // floats of x per scratch slot
 export const YCAP = 1 << 18; // floats of output per scratch slot
-/** A worker's scratch: x as received (natural order), x' for the kernels, kernel output, two rows in f32. */
+/** A worker's scratch: x as received (natural order), x' for the kernels, kernel output, four rows in f32. */
 export interface Scratch {
   XIN: number;
   XP: number;
   Y: number;
   TMP: number;
 }
-export const SCRATCH_BYTES = 4 * XCAP + 4 * XCAP + 4 * YCAP + 8 * MAX_COLS;
+export const SCRATCH_BYTES = 4 * XCAP + 4 * XCAP + 4 * YCAP + 16 * MAX_COLS;
 /** Largest memory we ask for: 4 GiB minus one page (a safety margin below wasm32's limit). */
 export const MAX_ARENA_BYTES = 65535 * PAGE;
 
@@ -66,6 +66,12 @@ export interface KernelExports {
   quantizeX(x: number, T: number, cols: number, xq: number, xd: number): void;
   q8Matmul(wq: number, wd: number, xq: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number): void;
   q8MatvecF32(wq: number, wd: number, x: number, y: number, rows: number, cols: number): void;
+  tile4(w: number, rows: number, rowBytes: number, chunk: number, tmp: number): void;
+  untile4(w: number, rows: number, rowBytes: number, chunk: number, tmp: number): void;
+  f16MatvecTiled(w: number, xp: number, y: number, rows: number, cols: number): void;
+  f16MatvecTiledExact(w: number, xp: number, y: number, rows: number, cols: number): void;
+  f16MatmulTiled(w: number, xp: number, y: number, rows: number, cols: number, T: number, yStride: number, tmp: number): void;
+  q8MatmulTiled(wq: number, wd: number, xq: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number): void;
 }
 
 /**

@@ -126,6 +126,21 @@ function fill(m: FillMessage): { finite: boolean; count: number } {
   };
 }
 
+/** Rows [r0, r1) of a filled weight: subnormals out to the sparse lists (row-major), then tiled in place. */
+function finishRows(w: WeightMeta, r0: number, r1: number): void {
+  const k = arenas[w.arena].k;
+  if (w.sparse) k.f16ExtractSubnormalsAt(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols, w.sparse.rowStart + 4 * r0, w.sparse.colIdx, w.sparse.vals);
+  if (!w.tiled) return;
+  const { TMP } = arenas[w.arena].scratch(init.index);
+  if (w.dtype === "F16") {
+    k.tile4(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols * 2, 16, TMP); // chunks of 8 halves
+  } else {
+    const nb = w.cols / Q8_BLOCK;
+    k.tile4(w.ptr + r0 * w.cols, r1 - r0, w.cols, Q8_BLOCK, TMP); // chunks of one block of int8
+    k.tile4(w.scales + 4 * r0 * nb, r1 - r0, 4 * nb, 4, TMP); // the block scales, one float each
+  }
+}
+
 /** One product of a MATMUL command, cut into work items [token block, row block]. */
 interface Part {
   w: WeightMeta;
@@ -192,7 +207,12 @@ function matmul(n: number, T: number): void {
     const m = Math.min(rb, rows - i0);
     const wp = w.ptr + i0 * cols * BYTES[w.dtype];
     if (w.dtype === "Q8_0") {
-      k.q8Matmul(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * nt * cols, Y, m, cols, nt, m);
+      const q8 = w.tiled ? k.q8MatmulTiled : k.q8Matmul;
+      q8(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * nt * cols, Y, m, cols, nt, m);
+    } else if (w.tiled) {
+      if (nt > 1) k.f16MatmulTiled(wp, XP, Y, m, cols, nt, m, TMP);
+      else if (fast) k.f16MatvecTiled(wp, XP, Y, m, cols);
+      else k.f16MatvecTiledExact(wp, XP, Y, m, cols);
     } else if (nt === 1) {
       if (w.dtype === "F32") k.f32Matvec(wp, XIN, Y, m, cols);
       else if (w.dtype === "BF16") k.bf16Matvec(wp, XP, Y, m, cols);
@@ -245,12 +265,8 @@ port.on("message", (m: ToWorker) => {
     } else if (m.type === "fill") {
       reply = { type: "done", id: m.id, ...fill(m) };
     } else if (m.type === "register") {
-      const w = m.meta;
-      if (m.extract && w.sparse) {
-        const { r0, r1 } = m.extract;
-        arenas[w.arena].k.f16ExtractSubnormalsAt(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols, w.sparse.rowStart + 4 * r0, w.sparse.colIdx, w.sparse.vals);
-      }
-      weights.set(m.handle, w);
+      finishRows(m.meta, m.r0, m.r1);
+      weights.set(m.handle, m.meta);
     } else {
       xShared = new Float32Array(m.x);
       outShared = new Float32Array(m.out);

@@ -16,6 +16,8 @@
 // 1.5·2^23 leaves the integer in the low mantissa bits (the float add itself rounds
 // half to even), and subtracting the same constant's bits reads it out as an int32.
 // Two operations instead of f32x4.nearest + i32x4.trunc_sat_f32x4_s (a long sequence on x64).
+import { blockDot, hsum } from "./simd";
+
 const MAGIC: f32 = 12582912.0; // 1.5 · 2^23
 const MAGIC_BITS: i32 = 0x4b400000;
 // @ts-ignore: decorator
@@ -85,21 +87,6 @@ export function quantizeX(x: usize, T: i32, cols: i32, xq: usize, xd: usize): vo
   for (let t = 0; t < T; t++) {
     quantizeQ8(x + (<usize>t * <usize>cols << 2), cols, xq + (<usize>t * <usize>cols << 1), xd + (<usize>t * <usize>(cols >> 5) << 2), 1);
   }
-}
-
-// @ts-ignore: decorator
-@inline function blockDot(w: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
-  const a = v128.load(w);
-  const b = v128.load(w, 16);
-  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), x0);
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), x1));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(b), x2));
-  return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(b), x3));
-}
-
-// @ts-ignore: decorator
-@inline function hsum(a: v128): f32 {
-  return f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3);
 }
 
 /**

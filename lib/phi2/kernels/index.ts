@@ -19,10 +19,13 @@ import { Worker } from "node:worker_threads";
 import { Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
 import { Ctrl, ERROR_SLOT, MAX_CALLS, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, wasmPath } from "./wasm";
+import { ComputeThread } from "./compute";
 
 export { measureReadBandwidth, type Bandwidth } from "./bandwidth";
 
 const BYTES = { F16: 2, BF16: 2, F32: 4 } as const;
+/** How long the main thread spins for the workers to finish a matmul before it waits asynchronously (ms). */
+const ALL_DONE_SPIN_MS = 20;
 
 type WaitAsync = (a: Int32Array, i: number, v: number, timeoutMs: number) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
@@ -41,6 +44,9 @@ class WasmMatmul implements MatmulBackend {
   private nextId = 1;
   private failure: Error | null = null;
   private closed = false;
+  /** Compute threads: the workers and this (main) thread, which takes the last scratch slot. */
+  private readonly threads: number;
+  private readonly self: ComputeThread;
 
   constructor(
     private readonly workers: Worker[],
@@ -52,7 +58,9 @@ class WasmMatmul implements MatmulBackend {
     this.calls = new Int32Array(calls);
     this.ctrl = new Int32Array(ctrl);
     this.errorText = new Uint8Array(errorText);
-    this.name = `wasm-simd × ${workers.length} thread${workers.length > 1 ? "s" : ""}`;
+    this.threads = workers.length + 1;
+    this.self = new ComputeThread(workers.length, this.threads, this.ctrl, this.calls);
+    this.name = `wasm-simd × ${this.threads} thread${this.threads > 1 ? "s" : ""}`;
     for (const w of workers) {
       w.on("message", (m: FromWorker) => {
         const p = this.pending.get(m.id);
@@ -91,11 +99,15 @@ class WasmMatmul implements MatmulBackend {
   private command(op: Op): void {
     Atomics.store(this.ctrl, Ctrl.OP, op);
     Atomics.add(this.ctrl, Ctrl.SEQ, 1);
-    Atomics.notify(this.ctrl, Ctrl.SEQ);
+    // a worker still spinning sees SEQ move; one asleep counted itself in SLEEPING first
+    if (op !== Op.MATMUL || Atomics.load(this.ctrl, Ctrl.SLEEPING) > 0) Atomics.notify(this.ctrl, Ctrl.SEQ);
   }
 
-  /** Send one message per worker (they first leave their wait loop) and await every reply. */
-  private async broadcast(make: (i: number, id: number) => { msg: ToWorker; transfer?: ArrayBuffer[] }): Promise<FromWorker[]> {
+  /**
+   * Send one message per worker (they first leave their wait loop) and await every
+   * reply; `here` (this thread's share of the job, if any) runs while they work.
+   */
+  private async broadcast(make: (i: number, id: number) => { msg: ToWorker; transfer?: ArrayBuffer[] }, here?: () => FromWorker): Promise<FromWorker[]> {
     this.command(Op.YIELD);
     const replies = this.workers.map((w, i) => {
       const id = this.nextId++;
@@ -104,16 +116,22 @@ class WasmMatmul implements MatmulBackend {
       w.postMessage(msg, transfer);
       return reply;
     });
+    let mine: FromWorker | undefined;
+    try {
+      mine = here?.();
+    } catch (e) {
+      mine = { type: "error", id: 0, message: e instanceof Error ? e.message : String(e) };
+    }
     const all = await Promise.all(replies);
+    if (mine) all.push(mine);
     const bad = all.find((r) => r.type === "error");
     if (bad && bad.type === "error") throw new Error(bad.message);
     return all;
   }
 
-  /** Rows [r0, r1) that worker i fills. */
-  /** Worker i's rows of a weight: whole groups of 4 when rows % 4 == 0 (the tiled layout tiles each group in place). */
+  /** Compute thread i's rows of a weight (the main thread is the last): whole groups of 4 when rows % 4 == 0 (the tiled layout tiles each group in place). */
   private slice(i: number, rows: number): [number, number] {
-    const n = this.workers.length;
+    const n = this.threads;
     const g = rows % 4 === 0 ? 4 : 1;
     return [g * Math.floor((i * rows) / g / n), g * Math.floor(((i + 1) * rows) / g / n)];
   }
@@ -122,9 +140,10 @@ class WasmMatmul implements MatmulBackend {
   private async arenaFor(bytes: number): Promise<number> {
     const i = this.arenas.findIndex((a) => a.free() >= bytes + 64);
     if (i >= 0) return i;
-    const a = new Arena(kernelModule(), { maxBytes: this.maxArenaBytes, slots: this.workers.length });
+    const a = new Arena(kernelModule(), { maxBytes: this.maxArenaBytes, slots: this.threads });
     if (a.free() < bytes + 64) throw new Error(`a weight of ${bytes} bytes does not fit in one wasm memory (${a.free()} bytes free in a new one)`);
     const index = this.arenas.push(a) - 1;
+    this.self.arenas[index] = a;
     await this.broadcast((_, id) => ({ msg: { type: "arena", id, index, memory: a.memory, maxBytes: this.maxArenaBytes } }));
     return index;
   }
@@ -152,12 +171,14 @@ class WasmMatmul implements MatmulBackend {
       let rowStart = f16 ? arena.alloc(4 * (rows + 1)) : 0;
 
       // 1. the workers fill their rows in parallel (and count fp16 subnormals per row)
-      const filled = await this.broadcast((i, id) => {
+      const fillMessage = (i: number, id: number, copy: boolean): { msg: FillMessage; transfer?: ArrayBuffer[] } => {
         const [r0, r1] = this.slice(i, rows);
         const base = { type: "fill" as const, id, name: spec.name, arena: ai, ptr, dtype, held, scales, cols, r0, r1, counts: rowStart };
         let src: FillMessage["source"];
         let transfer: ArrayBuffer[] | undefined;
-        if (source.kind === "bytes") {
+        if (source.kind === "bytes" && !copy) {
+          src = { kind: "bytes", bytes: source.bytes.subarray(r0 * rowBytes, r1 * rowBytes) }; // this thread's own rows: a view is enough
+        } else if (source.kind === "bytes") {
           // a fresh copy of just these rows, then moved (a Buffer's slice() would be a view: never transfer the caller's memory)
           const part = new Uint8Array((r1 - r0) * rowBytes);
           part.set(source.bytes.subarray(r0 * rowBytes, r1 * rowBytes));
@@ -169,7 +190,12 @@ class WasmMatmul implements MatmulBackend {
           src = { kind: "random", seed: source.seed, scale: source.scale };
         }
         return { msg: { ...base, source: src }, transfer };
-      });
+      };
+      const me = this.threads - 1;
+      const filled = await this.broadcast(
+        (i, id) => fillMessage(i, id, true),
+        () => ({ type: "done", id: 0, ...this.self.fill(fillMessage(me, 0, false).msg) }),
+      );
       // fp16 and Q8_0 kernels read 4 rows as one sequential stream when the shape allows (assembly/tiled.ts)
       const tiled = (held === "F16" || held === "Q8_0") && rows % 4 === 0 && cols % 8 === 0;
       const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite: filled.every((r) => r.type === "done" && r.finite), tiled };
@@ -200,10 +226,18 @@ class WasmMatmul implements MatmulBackend {
         meta.sparse = { rowStart, colIdx: arena.alloc(4 * total), vals: arena.alloc(4 * total) };
       }
       const handle = this.weights.length;
-      await this.broadcast((i, id) => {
-        const [r0, r1] = this.slice(i, rows);
-        return { msg: { type: "register", id, handle, meta, r0, r1 } };
-      });
+      await this.broadcast(
+        (i, id) => {
+          const [r0, r1] = this.slice(i, rows);
+          return { msg: { type: "register", id, handle, meta, r0, r1 } };
+        },
+        () => {
+          const [r0, r1] = this.slice(me, rows);
+          this.self.finishRows(meta, r0, r1);
+          this.self.weights.set(handle, meta);
+          return { type: "done", id: 0, finite: true, count: 0 };
+        },
+      );
       this.weights.push({ ...meta, bytes: bytes + scaleBytes });
       return handle;
     });
@@ -217,6 +251,8 @@ class WasmMatmul implements MatmulBackend {
     this.out = new Float32Array(new SharedArrayBuffer(4 * grow(this.out.length, outLen)));
     const x = this.x.buffer as SharedArrayBuffer;
     const out = this.out.buffer as SharedArrayBuffer;
+    this.self.xShared = this.x;
+    this.self.outShared = this.out;
     await this.broadcast((_, id) => ({ msg: { type: "buffers", id, x, out } }));
   }
 
@@ -247,7 +283,15 @@ class WasmMatmul implements MatmulBackend {
       Atomics.store(this.ctrl, Ctrl.NEXT, 0);
       Atomics.store(this.ctrl, Ctrl.DONE, 0);
       this.command(Op.MATMUL);
+      let mine: unknown;
+      try {
+        this.self.matmul(calls.length, T); // this thread's share, while the workers take theirs
+      } catch (e) {
+        mine = e;
+        Atomics.store(this.ctrl, Ctrl.NEXT, 1 << 30); // the others stop taking items
+      }
       await this.allDone();
+      if (mine) throw mine instanceof Error ? mine : new Error(String(mine));
       const errors = Atomics.exchange(this.ctrl, Ctrl.ERRORS, 0);
       if (errors) {
         const i = 31 - Math.clz32(errors & -errors);
@@ -261,6 +305,11 @@ class WasmMatmul implements MatmulBackend {
 
   private async allDone(): Promise<void> {
     const n = this.workers.length;
+    // the workers are finishing their last items: spin a little before waiting asynchronously
+    const until = performance.now() + ALL_DONE_SPIN_MS;
+    for (let i = 1; Atomics.load(this.ctrl, Ctrl.DONE) < n; i++) {
+      if ((i & 1023) === 0 && performance.now() > until) break;
+    }
     for (;;) {
       const done = Atomics.load(this.ctrl, Ctrl.DONE);
       if (done >= n) return;
@@ -303,7 +352,7 @@ export async function createWasmMatmul(opts: WasmMatmulOptions = {}): Promise<Ma
   const ctrl = new SharedArrayBuffer(4 * Ctrl.LENGTH);
   const errorText = new SharedArrayBuffer(ERROR_SLOT * threads);
   const calls = new SharedArrayBuffer(4 * 3 * MAX_CALLS);
-  const workers = Array.from({ length: threads }, (_, index) => {
+  const workers = Array.from({ length: threads - 1 }, (_, index) => {
     const workerData: WorkerInit = { index, threads, wasm, ctrl, errorText, seq0: 0, calls };
     return new Worker(script, { workerData });
   });

@@ -19,6 +19,7 @@ export const enum Ctrl {
   DONE = 4, // workers finished with the current MATMUL
   ERRORS = 5, // bit i set: worker i failed (its message is in errorText slot i)
   NEXT = 6, // next work item of the current MATMUL
+  SLEEPING = 7, // workers asleep in Atomics.wait (the main thread wakes them only then)
   LENGTH = 8,
 }
 
@@ -27,6 +28,9 @@ export const enum Op {
   YIELD = 2,
   EXIT = 3,
 }
+
+/** How long a worker spins for the next command before it sleeps (ms). */
+export const SPIN_MS = 2;
 
 /** Most matmuls one MATMUL command runs (phi's layer needs 4: q, k, v, fc1 on the same input). */
 export const MAX_CALLS = 8;

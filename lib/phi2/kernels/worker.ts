@@ -1,233 +1,20 @@
-// A kernel worker. The weights live in arenas (shared wasm memories) that the main
-// thread creates; this worker instantiates the kernels on each, helps fill the
-// weights, and on every MATMUL takes work items — a block of rows for a block of
-// tokens — until none are left. See protocol.ts for the handshake.
+// A kernel worker: one of the compute threads (compute.ts), the main thread being
+// another. It instantiates the kernels on each arena (shared wasm memories the
+// main thread creates), helps fill the weights, and runs MATMUL commands. See
+// protocol.ts for the handshake.
 
-import * as fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { Arena, kernelModule, MAX_COLS, XCAP, YCAP } from "./wasm";
-import { Q8_BLOCK } from "../matmul";
-import { Ctrl, ERROR_SLOT, Op, type FillMessage, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
-
-const BYTES = { F16: 2, BF16: 2, F32: 4, Q8_0: 1 } as const; // Q8_0: the int8 part
-const TWO_POW_112 = 2 ** 112;
-const READ_CHUNK = 1 << 30; // one readSync reads at most 2 GB
-// Row blocks per thread and call: enough to even out a core that another program
-// holds for a moment, few enough to stream long runs (2, 4, 16 measured the same here).
-const BLOCKS_PER_THREAD = 16;
+import { Arena, kernelModule } from "./wasm";
+import { ComputeThread } from "./compute";
+import { Ctrl, ERROR_SLOT, Op, SPIN_MS, type FromWorker, type ToWorker, type WorkerInit } from "./protocol";
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const ctrl = new Int32Array(init.ctrl);
-const calls = new Int32Array(init.calls);
 const errorText = new Uint8Array(init.errorText, init.index * ERROR_SLOT, ERROR_SLOT);
 const kernels = kernelModule(init.wasm);
-const arenas: Arena[] = [];
-const weights = new Map<number, WeightMeta>();
-let xShared = new Float32Array(0);
-let outShared = new Float32Array(0);
+const thread = new ComputeThread(init.index, init.threads, ctrl, new Int32Array(init.calls));
 let seen = init.seq0;
-
-function readInto(dst: Uint8Array, file: string, offset: number, name: string): void {
-  const fd = fs.openSync(file, "r");
-  try {
-    for (let got = 0; got < dst.length; ) {
-      const n = fs.readSync(fd, dst, got, Math.min(READ_CHUNK, dst.length - got), offset + got);
-      if (n === 0) throw new Error(`${file}: ended while reading weight "${name}" (${got} of ${dst.length} bytes at offset ${offset})`);
-      got += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/**
- * Rows [r0, r1) of a weight converted at load (held F32 or Q8_0, or a dtype other
- * than the source's), a chunk of rows at a time through this worker's scratch:
- * source → float32 in XIN (the values the source dtype holds) → the held form.
- */
-function fillConverted(m: FillMessage): void {
-  const arena = arenas[m.arena];
-  const k = arena.k;
-  const { XIN, XP } = arena.scratch(init.index);
-  const size = BYTES[m.dtype];
-  const rowBytes = m.cols * size;
-  const chunk = Math.max(1, Math.floor(XCAP / m.cols)); // rows per chunk
-  const s = m.source;
-  for (let r = m.r0; r < m.r1; r += chunk) {
-    const rows = Math.min(chunk, m.r1 - r);
-    const n = rows * m.cols;
-    const raw = arena.u8(XP, n * size);
-    if (s.kind === "random") {
-      k.randomF32(XIN, n, s.seed, r * m.cols, s.scale);
-      // the values a weight stored in the source dtype holds
-      if (m.dtype === "F16") k.f32ToF16(XIN, XP, n);
-      else if (m.dtype === "BF16") k.f32ToBF16(XIN, XP, n);
-    } else if (s.kind === "bytes") {
-      raw.set(s.bytes.subarray((r - m.r0) * rowBytes, (r - m.r0 + rows) * rowBytes));
-    } else {
-      readInto(raw, s.file, s.offset + (r - m.r0) * rowBytes, m.name);
-    }
-    if (s.kind !== "random" || m.dtype !== "F32") {
-      if (m.dtype === "F16") k.f16ToF32(XP, XIN, n);
-      else if (m.dtype === "BF16") {
-        const src = arena.u16(XP, n), dst = arena.u32(XIN, n);
-        for (let i = 0; i < n; i++) dst[i] = src[i] << 16;
-      } else arena.u8(XIN, 4 * n).set(raw);
-    }
-    if (m.held === "F32") {
-      arena.f32(m.ptr + 4 * r * m.cols, n).set(arena.f32(XIN, n));
-    } else {
-      const nb = n / Q8_BLOCK;
-      const d = m.scales + (4 * r * m.cols) / Q8_BLOCK;
-      k.quantizeQ8(XIN, n, m.ptr + r * m.cols, d, 0);
-      const scales = arena.f32(d, nb);
-      for (let i = 0; i < nb; i++) {
-        if (!Number.isFinite(scales[i])) throw new Error(`${m.name}: inf or NaN in row ${r + Math.floor((i * Q8_BLOCK) / m.cols)}: cannot quantize to Q8_0`);
-      }
-    }
-  }
-}
-
-/** Rows [r0, r1) of a weight into its place; F16: per-row subnormal counts, and whether all are finite. */
-function fill(m: FillMessage): { finite: boolean; count: number } {
-  if (m.cols > MAX_COLS) throw new Error(`${m.name}: ${m.cols} columns, the kernels support at most ${MAX_COLS}`);
-  if (m.held !== m.dtype) {
-    fillConverted(m);
-    return { finite: true, count: 0 };
-  }
-  const arena = arenas[m.arena];
-  const rows = m.r1 - m.r0;
-  const n = rows * m.cols;
-  const bytes = n * BYTES[m.dtype];
-  const dst = m.ptr + m.r0 * m.cols * BYTES[m.dtype];
-  const s = m.source;
-  if (s.kind === "bytes") {
-    if (s.bytes.byteLength !== bytes) throw new Error(`${m.name}: got ${s.bytes.byteLength} bytes for rows ${m.r0}…${m.r1}, expected ${bytes}`);
-    arena.u8(dst, bytes).set(s.bytes);
-  } else if (s.kind === "file") {
-    readInto(arena.u8(dst, bytes), s.file, s.offset, m.name);
-  } else if (m.dtype === "F32") {
-    arena.k.randomF32(dst, n, s.seed, m.r0 * m.cols, s.scale);
-  } else {
-    // random.ts's float32 values, rounded to the dtype in wasm, a chunk at a time
-    const round = m.dtype === "F16" ? arena.k.f32ToF16 : arena.k.f32ToBF16;
-    const { XIN } = arena.scratch(init.index);
-    for (let i = 0; i < n; i += XCAP) {
-      const count = Math.min(XCAP, n - i);
-      arena.k.randomF32(XIN, count, s.seed, m.r0 * m.cols + i, s.scale);
-      round(XIN, dst + 2 * i, count);
-    }
-  }
-  if (m.dtype !== "F16") return { finite: true, count: 0 };
-  return {
-    finite: arena.k.f16AllFinite(dst, n) === 1,
-    count: arena.k.f16CountSubnormalsPerRow(dst, rows, m.cols, m.counts + 4 * m.r0),
-  };
-}
-
-/** Rows [r0, r1) of a filled weight: subnormals out to the sparse lists (row-major), then tiled in place. */
-function finishRows(w: WeightMeta, r0: number, r1: number): void {
-  const k = arenas[w.arena].k;
-  if (w.sparse) k.f16ExtractSubnormalsAt(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols, w.sparse.rowStart + 4 * r0, w.sparse.colIdx, w.sparse.vals);
-  if (!w.tiled) return;
-  const { TMP } = arenas[w.arena].scratch(init.index);
-  if (w.dtype === "F16") {
-    k.tile4(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols * 2, 16, TMP); // chunks of 8 halves
-  } else {
-    const nb = w.cols / Q8_BLOCK;
-    k.tile4(w.ptr + r0 * w.cols, r1 - r0, w.cols, Q8_BLOCK, TMP); // chunks of one block of int8
-    k.tile4(w.scales + 4 * r0 * nb, r1 - r0, 4 * nb, 4, TMP); // the block scales, one float each
-  }
-}
-
-/** One product of a MATMUL command, cut into work items [token block, row block]. */
-interface Part {
-  w: WeightMeta;
-  xOff: number; // where its x starts in xShared (floats)
-  outOff: number; // where its y starts in outShared
-  tc: number; // tokens per block
-  rb: number; // rows per block
-  nRow: number; // row blocks
-  first: number; // its first item number in the command
-}
-
-function plan(T: number, n: number): { parts: Part[]; items: number } {
-  const parts: Part[] = [];
-  let items = 0;
-  for (let i = 0; i < n; i++) {
-    const handle = calls[3 * i];
-    const w = weights.get(handle);
-    if (!w) throw new Error(`no weight with handle ${handle}`);
-    const tc = Math.max(1, Math.min(T, Math.floor(XCAP / w.cols), YCAP / 16)); // tokens per block
-    // rows per block: BLOCKS_PER_THREAD blocks per thread, a multiple of 4 (the kernels do 4 rows at a time)
-    const rb = Math.max(4, Math.min(Math.floor(YCAP / tc) & ~3, Math.ceil(w.rows / (BLOCKS_PER_THREAD * init.threads) / 4) * 4, 1 << 20));
-    const nRow = Math.ceil(w.rows / rb);
-    parts.push({ w, xOff: calls[3 * i + 1], outOff: calls[3 * i + 2], tc, rb, nRow, first: items });
-    items += nRow * Math.ceil(T / tc);
-  }
-  return { parts, items };
-}
-
-/** Work items of y_i = x_i · W_iᵀ for each product of the command, taken from the shared counter until none are left. */
-function matmul(n: number, T: number): void {
-  const { parts, items } = plan(T, n);
-  let prepared = -1; // the (part, token block) whose x' is in this worker's scratch, as first item number
-  let fast = false;
-  for (;;) {
-    const item = Atomics.add(ctrl, Ctrl.NEXT, 1);
-    if (item >= items) return;
-    let p = parts.length - 1;
-    while (parts[p].first > item) p--;
-    const { w, xOff, outOff, tc, rb, nRow, first } = parts[p];
-    const { rows, cols } = w;
-    const arena = arenas[w.arena];
-    const k = arena.k;
-    const { XIN, XP, Y, TMP } = arena.scratch(init.index);
-    const tb = Math.floor((item - first) / nRow);
-    const i0 = ((item - first) % nRow) * rb;
-    const t0 = tb * tc;
-    const nt = Math.min(tc, T - t0);
-    const key = first + tb * nRow;
-    if (key !== prepared) {
-      arena.f32(XIN, nt * cols).set(xShared.subarray(xOff + t0 * cols, xOff + (t0 + nt) * cols));
-      fast = false;
-      if (w.dtype === "Q8_0") {
-        k.quantizeX(XIN, nt, cols, XP, XP + 2 * nt * cols); // int16 x, then its block scales
-      } else if (w.dtype !== "F32") {
-        fast = nt === 1 && w.dtype === "F16" && w.finite;
-        const maxAbs = k.prepX(XIN, XP, nt, cols, 1, fast ? TWO_POW_112 : 1);
-        if (fast && !(maxAbs < 65536)) {
-          fast = false; // x · 2^112 would overflow float32: take the exact path
-          k.prepX(XIN, XP, nt, cols, 1, 1);
-        }
-      }
-      prepared = key;
-    }
-    const m = Math.min(rb, rows - i0);
-    const wp = w.ptr + i0 * cols * BYTES[w.dtype];
-    if (w.dtype === "Q8_0") {
-      const q8 = w.tiled ? k.q8MatmulTiled : k.q8Matmul;
-      q8(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * nt * cols, Y, m, cols, nt, m);
-    } else if (w.tiled) {
-      if (nt > 1) k.f16MatmulTiled(wp, XP, Y, m, cols, nt, m, TMP);
-      else if (fast) k.f16MatvecTiled(wp, XP, Y, m, cols);
-      else k.f16MatvecTiledExact(wp, XP, Y, m, cols);
-    } else if (nt === 1) {
-      if (w.dtype === "F32") k.f32Matvec(wp, XIN, Y, m, cols);
-      else if (w.dtype === "BF16") k.bf16Matvec(wp, XP, Y, m, cols);
-      else if (fast) k.f16MatvecFast(wp, XP, Y, m, cols);
-      else k.f16MatvecExact(wp, XP, Y, m, cols);
-    } else if (w.dtype === "F32") {
-      k.f32Matmul(wp, XIN, Y, m, cols, nt, m);
-    } else {
-      k.halfMatmul(wp, XP, Y, m, cols, nt, m, TMP, w.dtype === "BF16" ? 1 : 0);
-    }
-    if (w.sparse) k.sparseAdd(Y, i0, m, w.sparse.rowStart, w.sparse.colIdx, w.sparse.vals, XIN, cols, nt, m);
-    const y = arena.f32(Y, nt * m);
-    for (let t = 0; t < nt; t++) outShared.set(y.subarray(t * m, (t + 1) * m), outOff + (t0 + t) * rows + i0);
-  }
-}
 
 function reportError(e: unknown): void {
   const text = new TextEncoder().encode(e instanceof Error ? e.message : String(e)).subarray(0, ERROR_SLOT - 1);
@@ -236,18 +23,32 @@ function reportError(e: unknown): void {
   Atomics.or(ctrl, Ctrl.ERRORS, 1 << init.index);
 }
 
-/** Block on SEQ and run MATMUL commands until told to YIELD (a message waits) or EXIT. */
+/**
+ * Until SEQ moves on from `seen`: spin for SPIN_MS (decoding sends a command every
+ * few hundred µs, and a sleeping thread costs the main thread a wake-up system call
+ * and this one a reschedule), then sleep in Atomics.wait, counted in SLEEPING so
+ * that the main thread knows to wake it.
+ */
+function awaitCommand(): void {
+  const until = performance.now() + SPIN_MS;
+  for (let i = 1; Atomics.load(ctrl, Ctrl.SEQ) === seen; i++) {
+    if ((i & 1023) !== 0 || performance.now() < until) continue;
+    Atomics.add(ctrl, Ctrl.SLEEPING, 1);
+    Atomics.wait(ctrl, Ctrl.SEQ, seen);
+    Atomics.sub(ctrl, Ctrl.SLEEPING, 1);
+  }
+  seen = Atomics.load(ctrl, Ctrl.SEQ);
+}
+
+/** Run MATMUL commands until told to YIELD (a message waits) or EXIT. */
 function serve(): void {
   for (;;) {
-    Atomics.wait(ctrl, Ctrl.SEQ, seen);
-    const seq = Atomics.load(ctrl, Ctrl.SEQ);
-    if (seq === seen) continue;
-    seen = seq;
+    awaitCommand();
     const op = Atomics.load(ctrl, Ctrl.OP);
     if (op === Op.YIELD) return;
     if (op === Op.EXIT) process.exit(0);
     try {
-      matmul(Atomics.load(ctrl, Ctrl.CALLS), Atomics.load(ctrl, Ctrl.T));
+      thread.matmul(Atomics.load(ctrl, Ctrl.CALLS), Atomics.load(ctrl, Ctrl.T));
     } catch (e) {
       reportError(e);
       Atomics.store(ctrl, Ctrl.NEXT, 1 << 30); // the others stop taking items
@@ -261,15 +62,15 @@ port.on("message", (m: ToWorker) => {
   let reply: FromWorker = { type: "done", id: m.id, finite: true, count: 0 };
   try {
     if (m.type === "arena") {
-      arenas[m.index] = new Arena(kernels, { memory: m.memory, maxBytes: m.maxBytes, slots: init.threads });
+      thread.arenas[m.index] = new Arena(kernels, { memory: m.memory, maxBytes: m.maxBytes, slots: init.threads });
     } else if (m.type === "fill") {
-      reply = { type: "done", id: m.id, ...fill(m) };
+      reply = { type: "done", id: m.id, ...thread.fill(m) };
     } else if (m.type === "register") {
-      finishRows(m.meta, m.r0, m.r1);
-      weights.set(m.handle, m.meta);
+      thread.finishRows(m.meta, m.r0, m.r1);
+      thread.weights.set(m.handle, m.meta);
     } else {
-      xShared = new Float32Array(m.x);
-      outShared = new Float32Array(m.out);
+      thread.xShared = new Float32Array(m.x);
+      thread.outShared = new Float32Array(m.out);
     }
   } catch (e) {
     reply = { type: "error", id: m.id, message: e instanceof Error ? e.message : String(e) };

@@ -1,0 +1,237 @@
+// The work of one compute thread: filling its rows of a weight at load, and taking
+// work items of a matmul command until none are left. The kernel workers
+// (worker.ts) run it, and so does the main thread itself (index.ts): with one
+// thread per core, the main thread never sleeps through a matmul and never needs
+// waking, and on a 2-core machine one worker does the other half.
+
+import * as fs from "node:fs";
+import { Arena, MAX_COLS, XCAP, YCAP } from "./wasm";
+import { Q8_BLOCK } from "../matmul";
+import { Ctrl, type FillMessage, type WeightMeta } from "./protocol";
+
+const BYTES = { F16: 2, BF16: 2, F32: 4, Q8_0: 1 } as const; // Q8_0: the int8 part
+const TWO_POW_112 = 2 ** 112;
+const READ_CHUNK = 1 << 30; // one readSync reads at most 2 GB
+// Row blocks per thread and call: enough to even out a core that another program
+// holds for a moment, few enough to stream long runs (2, 4, 16 measured the same here).
+const BLOCKS_PER_THREAD = 16;
+
+export function readInto(dst: Uint8Array, file: string, offset: number, name: string): void {
+  const fd = fs.openSync(file, "r");
+  try {
+    for (let got = 0; got < dst.length; ) {
+      const n = fs.readSync(fd, dst, got, Math.min(READ_CHUNK, dst.length - got), offset + got);
+      if (n === 0) throw new Error(`${file}: ended while reading weight "${name}" (${got} of ${dst.length} bytes at offset ${offset})`);
+      got += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** One product of a MATMUL command, cut into work items [token block, row block]. */
+interface Part {
+  w: WeightMeta;
+  xOff: number; // where its x starts in xShared (floats)
+  outOff: number; // where its y starts in outShared
+  tc: number; // tokens per block
+  rb: number; // rows per block
+  nRow: number; // row blocks
+  first: number; // its first item number in the command
+}
+
+export class ComputeThread {
+  /** The arenas (shared memories), indexed as the main thread numbers them. */
+  readonly arenas: Arena[] = [];
+  /** Every registered weight, by handle. */
+  readonly weights = new Map<number, WeightMeta>();
+  /** The shared x and output buffers of matmul commands. */
+  xShared = new Float32Array(0);
+  outShared = new Float32Array(0);
+
+  /** slot: this thread's scratch slot in every arena; threads: all compute threads. */
+  constructor(
+    readonly slot: number,
+    readonly threads: number,
+    private readonly ctrl: Int32Array,
+    private readonly calls: Int32Array,
+  ) {}
+
+  /**
+   * Rows [r0, r1) of a weight converted at load (held F32 or Q8_0, or a dtype other
+   * than the source's), a chunk of rows at a time through this worker's scratch:
+   * source → float32 in XIN (the values the source dtype holds) → the held form.
+   */
+  private fillConverted(m: FillMessage): void {
+    const arena = this.arenas[m.arena];
+    const k = arena.k;
+    const { XIN, XP } = arena.scratch(this.slot);
+    const size = BYTES[m.dtype];
+    const rowBytes = m.cols * size;
+    const chunk = Math.max(1, Math.floor(XCAP / m.cols)); // rows per chunk
+    const s = m.source;
+    for (let r = m.r0; r < m.r1; r += chunk) {
+      const rows = Math.min(chunk, m.r1 - r);
+      const n = rows * m.cols;
+      const raw = arena.u8(XP, n * size);
+      if (s.kind === "random") {
+        k.randomF32(XIN, n, s.seed, r * m.cols, s.scale);
+        // the values a weight stored in the source dtype holds
+        if (m.dtype === "F16") k.f32ToF16(XIN, XP, n);
+        else if (m.dtype === "BF16") k.f32ToBF16(XIN, XP, n);
+      } else if (s.kind === "bytes") {
+        raw.set(s.bytes.subarray((r - m.r0) * rowBytes, (r - m.r0 + rows) * rowBytes));
+      } else {
+        readInto(raw, s.file, s.offset + (r - m.r0) * rowBytes, m.name);
+      }
+      if (s.kind !== "random" || m.dtype !== "F32") {
+        if (m.dtype === "F16") k.f16ToF32(XP, XIN, n);
+        else if (m.dtype === "BF16") {
+          const src = arena.u16(XP, n), dst = arena.u32(XIN, n);
+          for (let i = 0; i < n; i++) dst[i] = src[i] << 16;
+        } else arena.u8(XIN, 4 * n).set(raw);
+      }
+      if (m.held === "F32") {
+        arena.f32(m.ptr + 4 * r * m.cols, n).set(arena.f32(XIN, n));
+      } else {
+        const nb = n / Q8_BLOCK;
+        const d = m.scales + (4 * r * m.cols) / Q8_BLOCK;
+        k.quantizeQ8(XIN, n, m.ptr + r * m.cols, d, 0);
+        const scales = arena.f32(d, nb);
+        for (let i = 0; i < nb; i++) {
+          if (!Number.isFinite(scales[i])) throw new Error(`${m.name}: inf or NaN in row ${r + Math.floor((i * Q8_BLOCK) / m.cols)}: cannot quantize to Q8_0`);
+        }
+      }
+    }
+  }
+
+  /** Rows [r0, r1) of a weight into its place; F16: per-row subnormal counts, and whether all are finite. */
+  fill(m: FillMessage): { finite: boolean; count: number } {
+    if (m.cols > MAX_COLS) throw new Error(`${m.name}: ${m.cols} columns, the kernels support at most ${MAX_COLS}`);
+    if (m.held !== m.dtype) {
+      this.fillConverted(m);
+      return { finite: true, count: 0 };
+    }
+    const arena = this.arenas[m.arena];
+    const rows = m.r1 - m.r0;
+    const n = rows * m.cols;
+    const bytes = n * BYTES[m.dtype];
+    const dst = m.ptr + m.r0 * m.cols * BYTES[m.dtype];
+    const s = m.source;
+    if (s.kind === "bytes") {
+      if (s.bytes.byteLength !== bytes) throw new Error(`${m.name}: got ${s.bytes.byteLength} bytes for rows ${m.r0}…${m.r1}, expected ${bytes}`);
+      arena.u8(dst, bytes).set(s.bytes);
+    } else if (s.kind === "file") {
+      readInto(arena.u8(dst, bytes), s.file, s.offset, m.name);
+    } else if (m.dtype === "F32") {
+      arena.k.randomF32(dst, n, s.seed, m.r0 * m.cols, s.scale);
+    } else {
+      // random.ts's float32 values, rounded to the dtype in wasm, a chunk at a time
+      const round = m.dtype === "F16" ? arena.k.f32ToF16 : arena.k.f32ToBF16;
+      const { XIN } = arena.scratch(this.slot);
+      for (let i = 0; i < n; i += XCAP) {
+        const count = Math.min(XCAP, n - i);
+        arena.k.randomF32(XIN, count, s.seed, m.r0 * m.cols + i, s.scale);
+        round(XIN, dst + 2 * i, count);
+      }
+    }
+    if (m.dtype !== "F16") return { finite: true, count: 0 };
+    return {
+      finite: arena.k.f16AllFinite(dst, n) === 1,
+      count: arena.k.f16CountSubnormalsPerRow(dst, rows, m.cols, m.counts + 4 * m.r0),
+    };
+  }
+
+  /** Rows [r0, r1) of a filled weight: subnormals out to the sparse lists (row-major), then tiled in place. */
+  finishRows(w: WeightMeta, r0: number, r1: number): void {
+    const k = this.arenas[w.arena].k;
+    if (w.sparse) k.f16ExtractSubnormalsAt(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols, w.sparse.rowStart + 4 * r0, w.sparse.colIdx, w.sparse.vals);
+    if (!w.tiled) return;
+    const { TMP } = this.arenas[w.arena].scratch(this.slot);
+    if (w.dtype === "F16") {
+      k.tile4(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols * 2, 16, TMP); // chunks of 8 halves
+    } else {
+      const nb = w.cols / Q8_BLOCK;
+      k.tile4(w.ptr + r0 * w.cols, r1 - r0, w.cols, Q8_BLOCK, TMP); // chunks of one block of int8
+      k.tile4(w.scales + 4 * r0 * nb, r1 - r0, 4 * nb, 4, TMP); // the block scales, one float each
+    }
+  }
+
+
+  private plan(T: number, n: number): { parts: Part[]; items: number } {
+    const parts: Part[] = [];
+    let items = 0;
+    for (let i = 0; i < n; i++) {
+      const handle = this.calls[3 * i];
+      const w = this.weights.get(handle);
+      if (!w) throw new Error(`no weight with handle ${handle}`);
+      const tc = Math.max(1, Math.min(T, Math.floor(XCAP / w.cols), YCAP / 16)); // tokens per block
+      // rows per block: BLOCKS_PER_THREAD blocks per thread, a multiple of 4 (the kernels do 4 rows at a time)
+      const rb = Math.max(4, Math.min(Math.floor(YCAP / tc) & ~3, Math.ceil(w.rows / (BLOCKS_PER_THREAD * this.threads) / 4) * 4, 1 << 20));
+      const nRow = Math.ceil(w.rows / rb);
+      parts.push({ w, xOff: this.calls[3 * i + 1], outOff: this.calls[3 * i + 2], tc, rb, nRow, first: items });
+      items += nRow * Math.ceil(T / tc);
+    }
+    return { parts, items };
+  }
+
+  /** Work items of y_i = x_i · W_iᵀ for each product of the command, taken from the shared counter until none are left. */
+  matmul(n: number, T: number): void {
+    const { parts, items } = this.plan(T, n);
+    let prepared = -1; // the (part, token block) whose x' is in this worker's scratch, as first item number
+    let fast = false;
+    for (;;) {
+      const item = Atomics.add(this.ctrl, Ctrl.NEXT, 1);
+      if (item >= items) return;
+      let p = parts.length - 1;
+      while (parts[p].first > item) p--;
+      const { w, xOff, outOff, tc, rb, nRow, first } = parts[p];
+      const { rows, cols } = w;
+      const arena = this.arenas[w.arena];
+      const k = arena.k;
+      const { XIN, XP, Y, TMP } = arena.scratch(this.slot);
+      const tb = Math.floor((item - first) / nRow);
+      const i0 = ((item - first) % nRow) * rb;
+      const t0 = tb * tc;
+      const nt = Math.min(tc, T - t0);
+      const key = first + tb * nRow;
+      if (key !== prepared) {
+        arena.f32(XIN, nt * cols).set(this.xShared.subarray(xOff + t0 * cols, xOff + (t0 + nt) * cols));
+        fast = false;
+        if (w.dtype === "Q8_0") {
+          k.quantizeX(XIN, nt, cols, XP, XP + 2 * nt * cols); // int16 x, then its block scales
+        } else if (w.dtype !== "F32") {
+          fast = nt === 1 && w.dtype === "F16" && w.finite;
+          const maxAbs = k.prepX(XIN, XP, nt, cols, 1, fast ? TWO_POW_112 : 1);
+          if (fast && !(maxAbs < 65536)) {
+            fast = false; // x · 2^112 would overflow float32: take the exact path
+            k.prepX(XIN, XP, nt, cols, 1, 1);
+          }
+        }
+        prepared = key;
+      }
+      const m = Math.min(rb, rows - i0);
+      const wp = w.ptr + i0 * cols * BYTES[w.dtype];
+      if (w.dtype === "Q8_0") {
+        const q8 = w.tiled ? k.q8MatmulTiled : k.q8Matmul;
+        q8(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * nt * cols, Y, m, cols, nt, m);
+      } else if (w.tiled) {
+        if (nt > 1) k.f16MatmulTiled(wp, XP, Y, m, cols, nt, m, TMP);
+        else if (fast) k.f16MatvecTiled(wp, XP, Y, m, cols);
+        else k.f16MatvecTiledExact(wp, XP, Y, m, cols);
+      } else if (nt === 1) {
+        if (w.dtype === "F32") k.f32Matvec(wp, XIN, Y, m, cols);
+        else if (w.dtype === "BF16") k.bf16Matvec(wp, XP, Y, m, cols);
+        else if (fast) k.f16MatvecFast(wp, XP, Y, m, cols);
+        else k.f16MatvecExact(wp, XP, Y, m, cols);
+      } else if (w.dtype === "F32") {
+        k.f32Matmul(wp, XIN, Y, m, cols, nt, m);
+      } else {
+        k.halfMatmul(wp, XP, Y, m, cols, nt, m, TMP, w.dtype === "BF16" ? 1 : 0);
+      }
+      if (w.sparse) k.sparseAdd(Y, i0, m, w.sparse.rowStart, w.sparse.colIdx, w.sparse.vals, XIN, cols, nt, m);
+      const y = arena.f32(Y, nt * m);
+      for (let t = 0; t < nt; t++) this.outShared.set(y.subarray(t * m, (t + 1) * m), outOff + (t0 + t) * rows + i0);
+    }
+  }
+}

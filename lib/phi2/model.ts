@@ -124,12 +124,17 @@ export function layerNorm(x: Float32Array, T: number, n: number, norm: Norm, eps
   return y;
 }
 
-/** gelu_new: GELU with the tanh approximation (GPT-2's). In place. */
+/**
+ * gelu_new: GELU with the tanh approximation (GPT-2's), 0.5·v·(1 + tanh(u)) with
+ * u = √(2/π)·(v + 0.044715·v³). In place. Computed as v / (1 + e^(−2u)), the same
+ * function (0.5·(1 + tanh u) = 1 / (1 + e^(−2u))) in float64: faster than Math.tanh here,
+ * and without tanh's cancellation in 1 + tanh(u) for very negative u.
+ */
 export function geluNew(x: Float32Array): Float32Array {
-  const c = Math.sqrt(2 / Math.PI);
+  const c2 = -2 * Math.sqrt(2 / Math.PI);
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
-    x[i] = 0.5 * v * (1 + Math.tanh(c * (v + 0.044715 * v * v * v)));
+    x[i] = v / (1 + Math.exp(c2 * (v + 0.044715 * v * v * v)));
   }
   return x;
 }
@@ -392,12 +397,18 @@ export class PhiModel {
       const h = layerNorm(x, rows, hidden, layer.norm, eps); // [rows, hidden]
       // everything that reads h in one backend call, then everything that ends in the residual stream
       const [q, k, v, f] = await this.linears([layer.q, layer.k, layer.v, layer.fc1].map((l) => ({ l, x: h })), rows); // f: [rows, intermediate]
+      // attention and the MLP are parallel branches in phi: fc2 starts on the kernel
+      // threads now (a backend may begin a call before it is awaited) while this
+      // thread computes attention, then joins them
+      const mlp = this.linears([{ l: layer.fc2, x: geluNew(f) }], rows); // [rows, hidden]
+      mlp.catch(() => undefined); // (awaited below; this only keeps an early throw from leaving it unhandled)
       const heads = new Float32Array(rows * qw); // [rows, hidden]
       for (const { cache, t0, T } of segments) {
         const part = (a: Float32Array, w: number) => a.subarray(t0 * w, (t0 + T) * w);
         heads.set(this.attention(li, part(q, qw), part(k, kw), part(v, kw), T, cache), t0 * qw);
       }
-      const [a, m] = await this.linears([{ l: layer.dense, x: heads }, { l: layer.fc2, x: geluNew(f) }], rows); // [rows, hidden] each
+      const [m] = await mlp;
+      const a = await this.linear(layer.dense, heads, rows); // [rows, hidden]
       const next = new Float32Array(rows * hidden);
       for (let i = 0; i < next.length; i++) next[i] = a[i] + m[i] + x[i]; // the order transformers adds them
       x = next;

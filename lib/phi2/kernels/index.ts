@@ -24,8 +24,9 @@ import { ComputeThread } from "./compute";
 export { measureReadBandwidth, type Bandwidth } from "./bandwidth";
 
 const BYTES = { F16: 2, BF16: 2, F32: 4 } as const;
-/** How long the main thread spins for the workers to finish a matmul before it waits asynchronously (ms). */
-const ALL_DONE_SPIN_MS = 20;
+/** How long the main thread spins for the workers to finish a matmul, then blocks, before it waits asynchronously (ms). */
+const ALL_DONE_SPIN_MS = 0.25;
+const ALL_DONE_SYNC_MS = 200;
 
 type WaitAsync = (a: Int32Array, i: number, v: number, timeoutMs: number) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
@@ -40,6 +41,7 @@ class WasmMatmul implements MatmulBackend {
   private arenas: Arena[] = [];
   private weights: (WeightMeta & { bytes: number })[] = [];
   private queue: Promise<unknown> = Promise.resolve();
+  private pendingOps = 0;
   private pending = new Map<number, { resolve: (m: FromWorker) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private failure: Error | null = null;
@@ -80,18 +82,27 @@ class WasmMatmul implements MatmulBackend {
     }
   }
 
-  /** Run operations one at a time (the workers serve one command at a time). */
+  /**
+   * Run operations one at a time (the workers serve one command at a time). When
+   * none is pending, `op` starts synchronously, in the caller's turn: a matmul's
+   * command reaches the workers before the caller's next statement (see matmulMany).
+   */
   private serial<R>(op: () => Promise<R>): Promise<R> {
-    const run = this.queue.then(async () => {
-      if (this.closed) throw new Error(`${this.name}: closed`);
-      if (this.failure) throw this.failure;
-      for (const w of this.workers) w.ref();
+    const start = async (): Promise<R> => {
       try {
-        return await op();
+        if (this.closed) throw new Error(`${this.name}: closed`);
+        if (this.failure) throw this.failure;
+        for (const w of this.workers) w.ref();
+        try {
+          return await op();
+        } finally {
+          for (const w of this.workers) w.unref();
+        }
       } finally {
-        for (const w of this.workers) w.unref();
+        this.pendingOps--;
       }
-    });
+    };
+    const run = this.pendingOps++ === 0 ? start() : this.queue.then(start);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -273,7 +284,7 @@ class WasmMatmul implements MatmulBackend {
         outLen += T * w.rows;
         return { w, at };
       });
-      await this.ensureBuffers(xLen, outLen);
+      if (this.x.length < xLen || this.out.length < outLen) await this.ensureBuffers(xLen, outLen);
       calls.forEach(({ handle, x }, i) => {
         this.x.set(x, ws[i].at.x);
         this.calls.set([handle, ws[i].at.x, ws[i].at.out], 3 * i);
@@ -283,6 +294,9 @@ class WasmMatmul implements MatmulBackend {
       Atomics.store(this.ctrl, Ctrl.NEXT, 0);
       Atomics.store(this.ctrl, Ctrl.DONE, 0);
       this.command(Op.MATMUL);
+      // The workers are at it. Let the caller's synchronous code run first (phi's
+      // attention, while the workers do fc2), then take this thread's share.
+      await Promise.resolve();
       let mine: unknown;
       try {
         this.self.matmul(calls.length, T); // this thread's share, while the workers take theirs
@@ -305,16 +319,22 @@ class WasmMatmul implements MatmulBackend {
 
   private async allDone(): Promise<void> {
     const n = this.workers.length;
-    // the workers are finishing their last items: spin a little before waiting asynchronously
-    const until = performance.now() + ALL_DONE_SPIN_MS;
+    // The workers are finishing their last items (≈0.1 ms): spin for a moment, then
+    // block in Atomics.wait (Node allows it on the main thread; no event-loop turn to
+    // wake up), and after ALL_DONE_SYNC_MS wait asynchronously, so that a worker that
+    // died is noticed (its "exit" event sets failure).
+    const t0 = performance.now();
     for (let i = 1; Atomics.load(this.ctrl, Ctrl.DONE) < n; i++) {
-      if ((i & 1023) === 0 && performance.now() > until) break;
+      if ((i & 255) !== 0) continue;
+      const t = performance.now() - t0;
+      if (t > ALL_DONE_SYNC_MS) break;
+      const done = Atomics.load(this.ctrl, Ctrl.DONE);
+      if (t > ALL_DONE_SPIN_MS && done < n) Atomics.wait(this.ctrl, Ctrl.DONE, done, 10);
     }
     for (;;) {
       const done = Atomics.load(this.ctrl, Ctrl.DONE);
       if (done >= n) return;
       if (this.failure) throw this.failure;
-      // a timeout, so that a worker that died is noticed (its "exit" event sets failure)
       const r = waitAsync(this.ctrl, Ctrl.DONE, done, 1000);
       if (r.async) await r.value;
     }

@@ -30,7 +30,7 @@ export const enum Op {
 }
 
 /** How long a worker spins for the next command before it sleeps (ms). */
-export const SPIN_MS = 2;
+export const SPIN_MS = 1;
 
 /** Most matmuls one MATMUL command runs (phi's layer needs 4: q, k, v, fc1 on the same input). */
 export const MAX_CALLS = 8;

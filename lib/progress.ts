@@ -108,7 +108,7 @@ export interface ProgressOptions {
   delayS?: number;
   /** A terminal line is redrawn at most this often, in seconds (default 0.1). */
   redrawS?: number;
-  /** A log line is written at most every this many percent (default 10). */
+  /** A log line is written when this many percent more are done than at the last one (default 10). */
   stepPercent?: number;
   /** Seconds now (default performance.now() / 1000); tests pass a fake clock. */
   now?: () => number;
@@ -137,7 +137,8 @@ export class Progress {
   private first: { t: number; done: number } | null = null;
   private shown = false;
   private lastDraw = -Infinity;
-  private lastStep = -1;
+  /** Percent of the last log line (-Infinity: none yet). */
+  private lastPercent = -Infinity;
   private finished = false;
 
   constructor(readonly opts: ProgressOptions) {
@@ -171,10 +172,10 @@ export class Progress {
     if (t - this.t0 < this.delayS) return;
     const f = fractionOf(done, total);
     if (this.mode === "plain") {
-      // one line per step of stepPercent; the 100 % line is the final one (finish)
-      const step = Math.floor((f * 100 + 1e-9) / this.stepPercent);
-      if (f >= 1 || step <= this.lastStep) return;
-      this.lastStep = step;
+      // a line when stepPercent more is done than at the last one; the 100 % line is the final one (finish)
+      const percent = Math.floor(f * 100 + 1e-9);
+      if (f >= 1 || percent < this.lastPercent + this.stepPercent) return;
+      this.lastPercent = percent;
       this.shown = true;
       this.stream.write(formatPlainLine(this.opts.label, this.state()) + "\n");
       return;

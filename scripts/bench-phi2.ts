@@ -126,10 +126,10 @@ function compareLogits(a: Float32Array, b: Float32Array, T: number) {
  * PhiModel.random with a progress bar on stderr (lib/progress: only if it takes over 1 s;
  * stdout stays the report or the one JSON object). Its ≈130 calls cost a clock read each.
  */
-function randomModel(config: PhiConfig, backend: MatmulBackend, stored: WeightDtype, hold: HoldDtype, showProgress: boolean) {
+function randomModel(config: PhiConfig, backend: MatmulBackend, stored: WeightDtype, hold: HoldDtype, showProgress: boolean, label = "weights") {
   const perValue = matrixBytesPerValue(backend instanceof Timed ? backend.inner : backend, hold); // as the backend holds them
   const bytesPerWeight = perValue === "stored" ? DTYPE_BYTES[stored] : perValue;
-  return withProgress({ label: "weights", enabled: showProgress }, (bar) =>
+  return withProgress({ label, enabled: showProgress }, (bar) =>
     PhiModel.random(config, backend, stored, 1, { hold, onProgress: bar && ((done, total) => bar(done, total, total * bytesPerWeight)) }),
   );
 }
@@ -223,7 +223,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       log("q8 error: the prompt's logits against the fp16 model…");
       const mine = await model.forward(ARTICLE_PROMPT_IDS, model.newCache(), { allLogits: true });
       await model.close();
-      const fp16 = await randomModel(config, await createBackend(args.backend, { threads }), stored, "stored", args.progress);
+      const fp16 = await randomModel(config, await createBackend(args.backend, { threads }), stored, "stored", args.progress, "fp16 weights");
       const theirs = await fp16.forward(ARTICLE_PROMPT_IDS, fp16.newCache(), { allLogits: true });
       await fp16.close();
       const c = compareLogits(mine, theirs, ARTICLE_PROMPT_IDS.length);

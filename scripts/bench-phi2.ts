@@ -124,7 +124,7 @@ function compareLogits(a: Float32Array, b: Float32Array, T: number) {
 
 /**
  * PhiModel.random with a progress bar on stderr (lib/progress: only if it takes over 1 s;
- * stdout stays the report or the one JSON object). Its ≈130 calls cost a clock read each.
+ * stdout stays the report or the one JSON object); ≈130 calls, a draw at most every 0.1 s.
  */
 function randomModel(config: PhiConfig, backend: MatmulBackend, stored: WeightDtype, hold: HoldDtype, showProgress: boolean, label = "weights") {
   const perValue = matrixBytesPerValue(backend instanceof Timed ? backend.inner : backend, hold); // as the backend holds them

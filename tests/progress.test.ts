@@ -1,5 +1,7 @@
 // lib/progress: the text of the bar and when it is written, on a fake clock and a fake stream.
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadPhi } from "../lib/phi2";
 import {
   etaSeconds, formatBar, formatFinalLine, formatPercent, formatPlainLine, formatTtyLine, Progress, withProgress, type ProgressState,
 } from "../lib/progress";
@@ -203,5 +205,23 @@ describe("withProgress", () => {
     const r = await withProgress({ label: "weights", stream: s, live: null, enabled: false }, async (onProgress) => onProgress);
     expect(r).toBeUndefined();
     expect(s.writes).toEqual([]);
+  });
+});
+
+describe("loadPhi drives the bar (tiny-phi fixture, js backend)", () => {
+  it("every matrix reported, weights counted up to the total, the bytes being the memory estimate's matrices", async () => {
+    const calls: [number, number, number][] = [];
+    const s = fakeStream(false);
+    const loaded = await withProgress({ label: "weights", stream: s, live: null, delayS: 0 }, (onProgress) =>
+      loadPhi(path.join(__dirname, "fixtures", "tiny-phi"), { backend: "js", positions: 16, onProgress: (d, t, b) => (calls.push([d, t, b]), onProgress!(d, t, b)) }),
+    );
+    await loaded.model.close();
+    const { numLayers, hidden: h, intermediate: im, vocabSize: V } = loaded.config;
+    expect(calls.length).toBe(6 * numLayers + 1); // q, k, v, dense, fc1, fc2 per layer, then lm_head
+    const total = numLayers * (4 * h * h + 2 * h * im) + V * h;
+    expect(calls.at(-1)).toEqual([total, total, loaded.estimate.matrices]);
+    expect(loaded.estimate.matrices).toBe(total * 4); // the js backend holds fp32
+    for (let i = 1; i < calls.length; i++) expect(calls[i][0]).toBeGreaterThan(calls[i - 1][0]);
+    expect(s.writes.at(-1)).toMatch(new RegExp(`^weights: ${(total * 4 / 1e9).toFixed(2).replace(".", "\\.")} GB in \\d+\\.\\d s`));
   });
 });

@@ -1,4 +1,4 @@
-// `npm run bench -- phi2 [--json] [--threads N] [--layers N] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js]`
+// `npm run bench -- phi2 [--json] [--threads N] [--layers N] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--no-progress]`
 //
 // phi-2's exact shapes (32 layers, hidden 2560, MLP 10240, vocab 51200, 32 heads)
 // with deterministic random weights, run through the real model code
@@ -13,9 +13,10 @@
 // error: max |Δlogit| and top-1 agreement over the prompt's positions.
 import * as os from "node:os";
 import {
-  argmax, createBackend, generate, generateBatch, matmulMany, measureReadBandwidth, PHI2_CONFIG, PhiModel,
-  type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSpec,
+  argmax, createBackend, DTYPE_BYTES, generate, generateBatch, matmulMany, matrixBytesPerValue, measureReadBandwidth, PHI2_CONFIG, PhiModel,
+  type HoldDtype, type MatmulBackend, type PhiConfig, type WeightDtype, type WeightSpec,
 } from "../lib/phi2";
+import { withProgress } from "../lib/progress";
 import { ArgsError, defineCli, runCli, type Values } from "./args";
 import { compareWithLlamaCpp } from "./bench-llama";
 
@@ -25,7 +26,7 @@ const ARTICLE_PROMPT_IDS = [16594, 257, 6496, 23970, 1022, 19473, 290, 257, 4637
 
 export const CLI = defineCli({
   program: "bench phi2",
-  usage: "usage: npm run bench -- phi2 [--json] [--threads N] [--layers N] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--batch LIST] [--vs llama.cpp]",
+  usage: "usage: npm run bench -- phi2 [--json] [--threads N] [--layers N] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--batch LIST] [--vs llama.cpp] [--no-progress]",
   flags: {
     threads: { type: "integer", min: 1, max: 64, help: `worker threads (default: all ${os.availableParallelism()} cores)` },
     layers: { type: "integer", min: 1, max: 64, help: "decoder layers (default 32, phi-2's; fewer for a quick run)" },
@@ -38,6 +39,7 @@ export const CLI = defineCli({
     batch: { type: "string", metavar: "LIST", help: "also decode B sequences at once for each B in LIST (e.g. 1,2,4,8, each 1…64): aggregate tokens/s" },
     vs: { type: "enum", choices: ["llama.cpp"], help: "also run llama.cpp (node-llama-cpp) on the same weights as GGUF; prints both rows and the ratios" },
     json: { type: "boolean", help: "print one JSON object" },
+    "no-progress": { type: "boolean", help: "no progress bar on stderr while the weights load (shown only when the load takes over 1 s)" },
   },
 });
 
@@ -120,6 +122,18 @@ function compareLogits(a: Float32Array, b: Float32Array, T: number) {
   return { maxAbs, same };
 }
 
+/**
+ * PhiModel.random with a progress bar on stderr (lib/progress: only if it takes over 1 s;
+ * stdout stays the report or the one JSON object); ≈130 calls, a draw at most every 0.1 s.
+ */
+function randomModel(config: PhiConfig, backend: MatmulBackend, stored: WeightDtype, hold: HoldDtype, showProgress: boolean, label = "weights") {
+  const perValue = matrixBytesPerValue(backend instanceof Timed ? backend.inner : backend, hold); // as the backend holds them
+  const bytesPerWeight = perValue === "stored" ? DTYPE_BYTES[stored] : perValue;
+  return withProgress({ label, enabled: showProgress }, (bar) =>
+    PhiModel.random(config, backend, stored, 1, { hold, onProgress: bar && ((done, total) => bar(done, total, total * bytesPerWeight)) }),
+  );
+}
+
 /** The checked flags (throws ArgsError). */
 export function argsOf(values: Values<typeof CLI.flags>) {
   const batch = values.batch === undefined ? [] : values.batch.split(",").map((v) => v.trim());
@@ -129,6 +143,7 @@ export function argsOf(values: Values<typeof CLI.flags>) {
     vs: values.vs,
     batch: batch.map(Number),
     json: values.json,
+    progress: !values["no-progress"],
     threads: values.threads ?? os.availableParallelism(),
     layers: values.layers ?? PHI2_CONFIG.numLayers,
     newTokens: values["new-tokens"],
@@ -158,7 +173,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
   const firstTouch = firstTouchCpuSPerGB();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const model = await PhiModel.random(config, backend, stored, 1, { hold });
+  const model = await randomModel(config, backend, stored, hold, args.progress);
   const loadS = (performance.now() - t0) / 1000;
   const loadCpu = process.cpuUsage(cpu0);
   const bytesPerToken = backend.weightBytes(); // every matrix is read once per token
@@ -208,7 +223,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       log("q8 error: the prompt's logits against the fp16 model…");
       const mine = await model.forward(ARTICLE_PROMPT_IDS, model.newCache(), { allLogits: true });
       await model.close();
-      const fp16 = await PhiModel.random(config, await createBackend(args.backend, { threads }), stored, 1);
+      const fp16 = await randomModel(config, await createBackend(args.backend, { threads }), stored, "stored", args.progress, "fp16 weights");
       const theirs = await fp16.forward(ARTICLE_PROMPT_IDS, fp16.newCache(), { allLogits: true });
       await fp16.close();
       const c = compareLogits(mine, theirs, ARTICLE_PROMPT_IDS.length);

@@ -1,8 +1,10 @@
 // `npm run phi2 -- --model DIR --prompt TEXT --max-length N`: run phi-2 (or any phi
 // model directory) greedily, streaming the text, then print the timings.
 // `--json`: print only one JSON object {input_ids, output_ids, text, load_s, prefill_s, decode_tokens_per_s}.
+// A load over 1 s shows a progress bar on stderr (lib/progress; `--no-progress`: none).
 import * as path from "node:path";
 import { ARTICLE_PROMPT, defaultPhi2Dir, generateText, loadPhi, MAX_CONFIG_DIM, ThreadsError, type BackendKind, type HoldDtype, type PhiConfig } from "../lib/phi2";
+import { withProgress } from "../lib/progress";
 import { ArgsError, defineCli, runCli, type Io, type Values, exitWith } from "./args";
 import { ROOT } from "./root";
 
@@ -21,6 +23,7 @@ export const CLI = defineCli({
     threads: { type: "integer", min: 1, max: 1024, limitNote: "the wasm kernels state their own limit", help: "worker threads for the wasm backend (default: all cores)" },
     dtype: { type: "enum", choices: ["fp16", "fp32", "q8"], default: "fp16", help: "how the weights are held: fp16 (as published), fp32, or q8 (int8, quantized at load)" },
     json: { type: "boolean", help: "print one JSON object {input_ids, output_ids, text, load_s, prefill_s, decode_tokens_per_s, …} instead of streaming" },
+    "no-progress": { type: "boolean", help: "no progress bar on stderr while the weights load (shown only when the load takes over 1 s)" },
   },
 });
 
@@ -35,6 +38,7 @@ interface Args {
   threads?: number;
   hold: HoldDtype;
   json: boolean;
+  progress: boolean;
 }
 
 const DTYPES: Record<string, HoldDtype> = { fp16: "stored", fp32: "F32", q8: "Q8_0" };
@@ -54,6 +58,7 @@ export function argsOf(values: Values<typeof CLI.flags>): Args {
     threads: values.threads,
     hold: DTYPES[values.dtype]!,
     json: values.json,
+    progress: !values["no-progress"],
   };
 }
 
@@ -93,13 +98,17 @@ async function run(a: Args): Promise<number> {
   if (a.threads !== undefined && a.backend === "js") console.error(`phi2: --threads ${a.threads} is ignored: the js backend runs on 1 thread`);
   let loaded;
   try {
-    loaded = await loadPhi(a.model, {
-      backend: a.backend,
-      threads: a.threads,
-      hold: a.hold,
-      beforeWeights: (config, tokenizer) => checkLengths(a, config, tokenizer.encode(a.prompt).length, path.join(a.model, "config.json")),
-      onFallback: (why) => console.error(`phi2: ${why}`),
-    });
+    // the bar on stderr: --json keeps stdout one JSON object
+    loaded = await withProgress({ label: "weights", enabled: a.progress }, (onProgress) =>
+      loadPhi(a.model, {
+        backend: a.backend,
+        threads: a.threads,
+        hold: a.hold,
+        beforeWeights: (config, tokenizer) => checkLengths(a, config, tokenizer.encode(a.prompt).length, path.join(a.model, "config.json")),
+        onFallback: (why) => console.error(`phi2: ${why}`),
+        onProgress,
+      }),
+    );
   } catch (e) {
     if (e instanceof ArgsError) throw e; // a flag against the model's limits: runCli prints it, exit 2
     if (e instanceof ThreadsError) {

@@ -125,8 +125,8 @@ export interface LoadOptions {
   onFallback?(why: string): void;
   /** How the matrices are held: as stored (default), F32, or Q8_0 (int8, quantized at load). */
   hold?: HoldDtype;
-  /** Progress of the weights: placed so far and total (weights, not bytes). */
-  onProgress?(done: number, total: number): void;
+  /** Progress of the weights: placed so far and total (weights, not bytes), and the bytes all matrices take as held (the estimate's). */
+  onProgress?(done: number, total: number, totalBytes: number): void;
 }
 
 export interface LoadedPhi {
@@ -176,7 +176,8 @@ export async function loadPhi(dir: string, opts: LoadOptions = {}): Promise<Load
     backend = typeof b === "string" ? await createBackend(b, { threads: opts.threads, onFallback: opts.onFallback }) : b;
     const estimate = estimateMemory(st, config, matrixBytesPerValue(backend, opts.hold), positions);
     checkMemory(estimate, opts.freeMemoryBytes ?? availableMemoryBytes(), `${dir} with the ${backend.name} backend`);
-    const model = await PhiModel.load(st, config, backend, { hold: opts.hold, onProgress: opts.onProgress });
+    const onProgress = opts.onProgress && ((done: number, total: number) => opts.onProgress!(done, total, estimate.matrices));
+    const model = await PhiModel.load(st, config, backend, { hold: opts.hold, onProgress });
     return { model, tokenizer, config, estimate, loadSeconds: (performance.now() - t0) / 1000 };
   } catch (e) {
     await backend?.close();

@@ -18,7 +18,7 @@
 // A group occupies exactly the bytes its 4 rows did, so tiling is in place and a
 // block of rows starting at a multiple of 4 starts at the same address as before.
 
-import { rawEven, rawOdd, rawToF32, hsum, blockDot, dotTokens2 } from "./simd";
+import { rawEven, rawOdd, rawToF32, hsum, blockDot } from "./simd";
 
 /**
  * Tile rows [0, rows) of a row-major matrix in place (rows % 4 == 0): rowBytes per
@@ -123,28 +123,94 @@ export function f16MatvecTiledExact(w: usize, xp: usize, y: usize, rows: i32, co
 
 // ---- fp16, T > 1 (prefill) --------------------------------------------------------
 
+/** Columns per block in f16MatmulTiled: 4 weight rows and the x' of a few tokens stay in L1. */
+const KB: i32 = 512;
+
+/** [Σa, Σb, Σc, Σd] of four f32x4 (a transpose-and-add). */
+// @ts-ignore: decorator
+@inline function fhadd4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7)); // [a0+a2, b0+b2, a1+a3, b1+b3]
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
+}
+
+// @ts-ignore: decorator
+@inline function addTo(p: usize, v: v128): void {
+  v128.store(p, f32x4.add(v128.load(p), v));
+}
+
 /**
- * Tiled fp16, T tokens: each group of 4 rows is converted once to float32 in tmp
- * (4 rows in x' order, 16 · cols bytes), then multiplied with every token.
- * x' permuted, not scaled; y[t·yStride + r].
+ * Tiled fp16, T tokens (a GEMM): y[t·yStride + r] = Σ_c W[r, c] · x'[t, c].
+ * x' permuted, not scaled. For each group of 4 rows and each block of KB columns,
+ * the weights are converted once to float32 in tmp (4 · KB floats, x' order), then
+ * multiplied with the tokens two at a time: 4 rows × 2 tokens = 8 accumulators,
+ * each loaded weight vector used twice and each x vector four times, all in L1.
  */
 export function f16MatmulTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, tmp: usize): void {
-  const rowF = <usize>cols << 2;
-  let p = w;
+  const ys = <usize>yStride << 2; // bytes between tokens in y
+  const xs = <usize>cols << 2; // bytes between tokens in x'
+  for (let t = 0; t < T; t++) memory.fill(y + <usize>t * ys, 0, <usize>rows << 2);
   for (let r = 0; r < rows; r += 4) {
-    for (let c = 0; c < cols; c += 8) {
-      const o = <usize>c << 2;
-      for (let i = 0; i < 4; i++) {
-        const v = v128.load(p);
-        const t = tmp + <usize>i * rowF + o;
-        v128.store(t, rawToF32(rawEven(v)));
-        v128.store(t, rawToF32(rawOdd(v)), 16);
-        p += 16;
+    const g = w + <usize>r * (<usize>cols << 1); // the group's 4 rows, tiled
+    const yr = y + (<usize>r << 2);
+    for (let c0 = 0; c0 < cols; c0 += KB) {
+      const kb = min(KB, cols - c0);
+      const kbBytes = <usize>kb << 2;
+      const t1 = tmp + kbBytes, t2 = t1 + kbBytes, t3 = t2 + kbBytes;
+      // convert: [4, kb] float32 rows in x' order
+      let p = g + (<usize>c0 << 3); // chunk c0/8, 64 bytes each
+      for (let c = 0; c < kb; c += 8) {
+        const o = <usize>c << 2;
+        let v = v128.load(p);
+        v128.store(tmp + o, rawToF32(rawEven(v)));
+        v128.store(tmp + o, rawToF32(rawOdd(v)), 16);
+        v = v128.load(p, 16);
+        v128.store(t1 + o, rawToF32(rawEven(v)));
+        v128.store(t1 + o, rawToF32(rawOdd(v)), 16);
+        v = v128.load(p, 32);
+        v128.store(t2 + o, rawToF32(rawEven(v)));
+        v128.store(t2 + o, rawToF32(rawOdd(v)), 16);
+        v = v128.load(p, 48);
+        v128.store(t3 + o, rawToF32(rawEven(v)));
+        v128.store(t3 + o, rawToF32(rawOdd(v)), 16);
+        p += 64;
+      }
+      const xc = xp + (<usize>c0 << 2);
+      let t = 0;
+      for (; t + 2 <= T; t += 2) {
+        const x0 = xc + <usize>t * xs;
+        const x1 = x0 + xs;
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0); // token t, rows 0…3
+        let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0); // token t + 1
+        for (let o: usize = 0; o < kbBytes; o += 16) {
+          const w0 = v128.load(tmp + o), w1 = v128.load(t1 + o), w2 = v128.load(t2 + o), w3 = v128.load(t3 + o);
+          const u = v128.load(x0 + o);
+          a0 = f32x4.add(a0, f32x4.mul(w0, u));
+          a1 = f32x4.add(a1, f32x4.mul(w1, u));
+          a2 = f32x4.add(a2, f32x4.mul(w2, u));
+          a3 = f32x4.add(a3, f32x4.mul(w3, u));
+          const v = v128.load(x1 + o);
+          b0 = f32x4.add(b0, f32x4.mul(w0, v));
+          b1 = f32x4.add(b1, f32x4.mul(w1, v));
+          b2 = f32x4.add(b2, f32x4.mul(w2, v));
+          b3 = f32x4.add(b3, f32x4.mul(w3, v));
+        }
+        addTo(yr + <usize>t * ys, fhadd4(a0, a1, a2, a3));
+        addTo(yr + <usize>(t + 1) * ys, fhadd4(b0, b1, b2, b3));
+      }
+      if (t < T) {
+        const x0 = xc + <usize>t * xs;
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        for (let o: usize = 0; o < kbBytes; o += 16) {
+          const u = v128.load(x0 + o);
+          a0 = f32x4.add(a0, f32x4.mul(v128.load(tmp + o), u));
+          a1 = f32x4.add(a1, f32x4.mul(v128.load(t1 + o), u));
+          a2 = f32x4.add(a2, f32x4.mul(v128.load(t2 + o), u));
+          a3 = f32x4.add(a3, f32x4.mul(v128.load(t3 + o), u));
+        }
+        addTo(yr + <usize>t * ys, fhadd4(a0, a1, a2, a3));
       }
     }
-    const yr = y + (<usize>r << 2);
-    dotTokens2(tmp, tmp + rowF, xp, yr, T, cols, yStride);
-    dotTokens2(tmp + 2 * rowF, tmp + 3 * rowF, xp, yr + 8, T, cols, yStride);
   }
 }
 

@@ -186,6 +186,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
     // 3. the measurement: prefill the 10-token prompt, then decode
     log(`prefill ${ARTICLE_PROMPT_IDS.length} tokens, decode ${newTokens}…`);
     let atFirstToken: number | undefined; // matmul seconds when the prefill is done
+    let callsAtFirstToken = 0;
     // CPU seconds of all threads (main + workers): on a shared machine wall time also counts
     // the time other programs hold the cores, CPU time only the work this run did
     let cpuAtFirstToken: NodeJS.CpuUsage | undefined;
@@ -195,11 +196,13 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       onToken: () => {
         if (atFirstToken === undefined) {
           atFirstToken = backend.seconds;
+          callsAtFirstToken = backend.calls;
           cpuAtFirstToken = process.cpuUsage();
         }
       },
     });
     const matmulShare = (backend.seconds - (atFirstToken ?? 0)) / r.decodeSeconds;
+    const callsPerToken = (backend.calls - callsAtFirstToken) / Math.max(1, r.newIds.length - 1);
     const tps = r.decodeTokensPerSecond;
     const cpu = process.cpuUsage(cpuAtFirstToken);
     const cpuSPerToken = (cpu.user + cpu.system) / 1e6 / (r.newIds.length - 1);
@@ -272,7 +275,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       log(`  CPU time per token       ${f(cpuSPerToken, 3)} s summed over all threads (wall ${f(1 / tps, 3)} s × ${threads} threads if both were busy all the time)`);
       log(`  read bandwidth           ${f(bw.gbPerS, 1)} GB/s best, ${f(bw.medianGbPerS, 1)} GB/s median (${result.bandwidth_note})`);
       log(`  bandwidth bound          ${f(bound)} tokens/s → we reach ${f(100 * result.fraction_of_bound, 0)}% of it`);
-      log(`  per matmul call          ${f(overheadUs, 0)} µs wake-up overhead (${2 * layers + 1} calls per token); ${f(100 * matmulShare, 0)}% of decode time is inside matmul calls`);
+      log(`  per matmul call          ${f(overheadUs, 0)} µs wake-up overhead (${f(callsPerToken, 0)} calls per token); ${f(100 * matmulShare, 0)}% of decode time is inside matmul calls`);
       log(`  load average (1 min)     ${f(result.loadavg_1min, 1)} on ${os.availableParallelism()} cores, counting this benchmark's own threads (other programs slow every number above)`);
       log(`  for comparison (issue 5, same machine): PyTorch fp32 2 threads 1.5 tokens/s; goal ≥ 1.5, stretch ≥ 2.8`);
     }

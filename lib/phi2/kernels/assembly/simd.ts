@@ -30,15 +30,17 @@ export const TWO_POW_112: f32 = reinterpret<f32>(0x77800000);
   const special = i32x4.gt_s(v128.and(raw, i32x4.splat(ABS_BITS)), i32x4.splat(INF_RAW));
   return v128.or(f32x4.mul(raw, f32x4.splat(TWO_POW_112)), v128.and(special, i32x4.splat(F32_EXP)));
 }
-/** One Q8_0 block: 32 int8 weights at w · 32 int16 x (x0…x3) → four int32 partial sums (exact). */
+/**
+ * One Q8_0 block: 32 int8 weights at w · 32 int16 x (x0…x3) → four int32 partial sums
+ * (exact). Each load8x8_s reads 8 int8 and widens them to int16 in one instruction
+ * (x64: pmovsxbw with a memory operand), cheaper than a 16-byte load and two extends.
+ */
 // @ts-ignore: decorator
 @inline export function blockDot(w: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
-  const a = v128.load(w);
-  const b = v128.load(w, 16);
-  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), x0);
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), x1));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(b), x2));
-  return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(b), x3));
+  let s = i32x4.dot_i16x8_s(v128.load8x8_s(w), x0);
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(w, 8), x1));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(w, 16), x2));
+  return i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(w, 24), x3));
 }
 
 /** The sum of a float32x4's lanes. */

@@ -180,8 +180,10 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
   try {
     const overheadUs = backend.name.startsWith("wasm") ? await callOverheadUs(backend) : NaN;
 
-    // warm-up (the wasm kernels tier up from V8's baseline compiler on first use)
-    await generate(model, ARTICLE_PROMPT_IDS.slice(0, 2), { maxNewTokens: 2, eosTokenId: null });
+    // warm-up: the same prompt once (V8 first runs the JavaScript around the kernels —
+    // LayerNorm, attention, GELU over [10, 10240] — in its interpreter, and tiers up the
+    // wasm kernels on first use; llama.cpp's native code has no such first run)
+    await generate(model, ARTICLE_PROMPT_IDS, { maxNewTokens: 2, eosTokenId: null });
 
     // 3. the measurement: prefill the 10-token prompt, then decode
     log(`prefill ${ARTICLE_PROMPT_IDS.length} tokens, decode ${newTokens}…`);

@@ -1,18 +1,22 @@
 // The fast MatmulBackend: weights in their stored precision (fp16 stays 2 bytes)
 // in shared WebAssembly memories ("arenas", at most 4 GiB each), multiplied by
-// worker threads running WebAssembly SIMD kernels (assembly/matvec.ts).
+// WebAssembly SIMD kernels (assembly/) on one compute thread per core: n − 1
+// workers and this (main) thread itself (compute.ts holds what every one does).
 //
 // Decoding one token reads every weight once, so the speed limit is memory
 // bandwidth: bytes of weights ÷ read bandwidth (measureReadBandwidth below).
-// Loading: the main thread only decides where each weight goes; worker i fills
-// rows [⌊i·rows/n⌋, ⌊(i+1)·rows/n⌋) — "file" weights straight from the file (the
-// main thread never reads them), "random" ones generated in place; held as F32 or
-// Q8_0 (int8), each worker converts its rows through its scratch. Multiplying:
-// each call is cut into blocks of rows that the workers take from a shared
-// counter, so the work follows whichever cores are free (on a shared machine
-// another program often holds one of them for a while). matmulMany puts several
-// products in one call, so the workers wake once for all of them and no core
-// waits between them (phi's layer: q, k, v, fc1 in one call, dense and fc2 in another).
+// fp16 and int8 matrices are held "tiled" (assembly/tiled.ts): 4 rows interleaved,
+// so a matrix-vector product reads one sequential stream.
+// Loading: the main thread decides where each weight goes; compute thread i fills
+// rows [⌊i·rows/n⌋, ⌊(i+1)·rows/n⌋) (whole groups of 4) — "file" weights straight
+// from the file, "random" ones generated in place; held as F32 or Q8_0 (int8),
+// each thread converts its rows through its scratch, then tiles them in place.
+// Multiplying: each call is cut into blocks of rows that the threads take from a
+// shared counter, so the work follows whichever cores are free (on a shared machine
+// another program often holds one of them for a while). A call starts in the
+// caller's turn: the workers begin at once, the caller's next synchronous code
+// (phi's attention) runs meanwhile, and this thread takes its share when awaited.
+// matmulMany puts several products in one call (phi's layer: q, k, v, fc1 in one).
 
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";

@@ -1,11 +1,12 @@
 // How the main thread (index.ts) and the kernel workers (worker.ts) talk.
 //
 // Per matmul call nothing is posted: the main thread writes x into a shared
-// buffer, stores the call in `ctrl` and bumps SEQ; every worker, blocked in
-// Atomics.wait on SEQ, wakes and takes work items (a block of rows × a block of
-// tokens) by Atomics.add on NEXT until none are left, writing its rows into the
-// shared output; then it bumps DONE and the last one wakes the main thread
-// (Atomics.waitAsync). Rare operations (a new arena, filling a weight, growing the
+// buffer, stores the call in `ctrl` and bumps SEQ; every worker, spinning on SEQ
+// for a moment after its last command (then asleep in Atomics.wait, counted in
+// SLEEPING, so the main thread wakes it only then), takes work items (a block of
+// rows × a block of tokens) by Atomics.add on NEXT until none are left, writing its
+// rows into the shared output, and bumps DONE. The main thread takes items too,
+// then waits for DONE. Rare operations (a new arena, filling a weight, growing the
 // shared buffers) are messages: the main thread first sets OP = YIELD so the
 // workers leave their wait loop and let their event loop deliver the message.
 

@@ -201,7 +201,8 @@ export class ComputeThread {
         if (w.dtype === "Q8_0") {
           k.quantizeX(XIN, nt, cols, XP, XP + 2 * nt * cols); // int16 x, then its block scales
         } else if (w.dtype !== "F32") {
-          fast = nt === 1 && w.dtype === "F16" && w.finite;
+          // raw fp16 (value · 2^-112) times x · 2^112: the tiled kernels and the T = 1 row-major one
+          fast = w.dtype === "F16" && w.finite && (nt === 1 || w.tiled);
           const maxAbs = k.prepX(XIN, XP, nt, cols, 1, fast ? TWO_POW_112 : 1);
           if (fast && !(maxAbs < 65536)) {
             fast = false; // x · 2^112 would overflow float32: take the exact path
@@ -216,7 +217,7 @@ export class ComputeThread {
         const q8 = w.tiled ? k.q8MatmulTiled : k.q8Matmul;
         q8(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * nt * cols, Y, m, cols, nt, m);
       } else if (w.tiled) {
-        if (nt > 1) k.f16MatmulTiled(wp, XP, Y, m, cols, nt, m, TMP);
+        if (nt > 1) k.f16MatmulTiled(wp, XP, Y, m, cols, nt, m, TMP, fast ? 1 : 0);
         else if (fast) k.f16MatvecTiled(wp, XP, Y, m, cols);
         else k.f16MatvecTiledExact(wp, XP, Y, m, cols);
       } else if (nt === 1) {

@@ -70,7 +70,7 @@ export interface KernelExports {
   untile4(w: number, rows: number, rowBytes: number, chunk: number, tmp: number): void;
   f16MatvecTiled(w: number, xp: number, y: number, rows: number, cols: number): void;
   f16MatvecTiledExact(w: number, xp: number, y: number, rows: number, cols: number): void;
-  f16MatmulTiled(w: number, xp: number, y: number, rows: number, cols: number, T: number, yStride: number, tmp: number): void;
+  f16MatmulTiled(w: number, xp: number, y: number, rows: number, cols: number, T: number, yStride: number, tmp: number, fast: number): void;
   q8MatmulTiled(wq: number, wd: number, xq: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number): void;
 }
 

@@ -139,14 +139,44 @@ const KB: i32 = 512;
   v128.store(p, f32x4.add(v128.load(p), v));
 }
 
+/** A group's chunks [p, p + 8·kb) → 4 float32 rows of kb (x' order) at tmp: raw halves (value · 2^-112). */
+// @ts-ignore: decorator
+@inline function convertRaw(p: usize, tmp: usize, kb: i32): void {
+  const kbBytes = <usize>kb << 2;
+  for (let o: usize = 0; o < kbBytes; o += 32) {
+    for (let i: usize = 0; i < 4; i++) {
+      const v = v128.load(p);
+      v128.store(tmp + i * kbBytes + o, rawEven(v));
+      v128.store(tmp + i * kbBytes + o, rawOdd(v), 16);
+      p += 16;
+    }
+  }
+}
+
+/** The same, exact float32 values (any weights, including inf and NaN). */
+// @ts-ignore: decorator
+@inline function convertExact(p: usize, tmp: usize, kb: i32): void {
+  const kbBytes = <usize>kb << 2;
+  for (let o: usize = 0; o < kbBytes; o += 32) {
+    for (let i: usize = 0; i < 4; i++) {
+      const v = v128.load(p);
+      v128.store(tmp + i * kbBytes + o, rawToF32(rawEven(v)));
+      v128.store(tmp + i * kbBytes + o, rawToF32(rawOdd(v)), 16);
+      p += 16;
+    }
+  }
+}
+
 /**
  * Tiled fp16, T tokens (a GEMM): y[t·yStride + r] = Σ_c W[r, c] · x'[t, c].
- * x' permuted, not scaled. For each group of 4 rows and each block of KB columns,
+ * x' permuted; `fast`: x' scaled by 2^112 and the weights finite, so the raw halves
+ * (value · 2^-112) need no multiply and no inf/NaN fix-up (as f16MatvecTiled), else
+ * x' not scaled and each weight converted exactly. For each group of 4 rows and each block of KB columns,
  * the weights are converted once to float32 in tmp (4 · KB floats, x' order), then
  * multiplied with the tokens two at a time: 4 rows × 2 tokens = 8 accumulators,
  * each loaded weight vector used twice and each x vector four times, all in L1.
  */
-export function f16MatmulTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, tmp: usize): void {
+export function f16MatmulTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, tmp: usize, fast: i32): void {
   const ys = <usize>yStride << 2; // bytes between tokens in y
   const xs = <usize>cols << 2; // bytes between tokens in x'
   for (let t = 0; t < T; t++) memory.fill(y + <usize>t * ys, 0, <usize>rows << 2);
@@ -158,23 +188,9 @@ export function f16MatmulTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i
       const kbBytes = <usize>kb << 2;
       const t1 = tmp + kbBytes, t2 = t1 + kbBytes, t3 = t2 + kbBytes;
       // convert: [4, kb] float32 rows in x' order
-      let p = g + (<usize>c0 << 3); // chunk c0/8, 64 bytes each
-      for (let c = 0; c < kb; c += 8) {
-        const o = <usize>c << 2;
-        let v = v128.load(p);
-        v128.store(tmp + o, rawToF32(rawEven(v)));
-        v128.store(tmp + o, rawToF32(rawOdd(v)), 16);
-        v = v128.load(p, 16);
-        v128.store(t1 + o, rawToF32(rawEven(v)));
-        v128.store(t1 + o, rawToF32(rawOdd(v)), 16);
-        v = v128.load(p, 32);
-        v128.store(t2 + o, rawToF32(rawEven(v)));
-        v128.store(t2 + o, rawToF32(rawOdd(v)), 16);
-        v = v128.load(p, 48);
-        v128.store(t3 + o, rawToF32(rawEven(v)));
-        v128.store(t3 + o, rawToF32(rawOdd(v)), 16);
-        p += 64;
-      }
+      const p = g + (<usize>c0 << 3); // chunk c0/8, 64 bytes each
+      if (fast) convertRaw(p, tmp, kb);
+      else convertExact(p, tmp, kb);
       const xc = xp + (<usize>c0 << 2);
       let t = 0;
       for (; t + 2 <= T; t += 2) {

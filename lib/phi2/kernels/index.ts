@@ -317,7 +317,13 @@ class WasmMatmul implements MatmulBackend {
         const end = text.indexOf(0);
         throw new Error(`kernel worker ${i}: ${new TextDecoder().decode(end < 0 ? text : text.subarray(0, end))}`);
       }
-      return ws.map(({ w, at }) => this.out.slice(at.out, at.out + T * w.rows));
+      // copied out with set(): slice() of a SharedArrayBuffer-backed array takes V8's
+      // slow path (840 µs for lm_head's 51200 floats here, against 50 µs)
+      return ws.map(({ w, at }) => {
+        const y = new Float32Array(T * w.rows);
+        y.set(this.out.subarray(at.out, at.out + T * w.rows));
+        return y;
+      });
     });
   }
 

@@ -67,7 +67,6 @@ export interface KernelExports {
   q8Matmul(wq: number, wd: number, xq: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number): void;
   q8MatvecF32(wq: number, wd: number, x: number, y: number, rows: number, cols: number): void;
   tile4(w: number, rows: number, rowBytes: number, chunk: number, tmp: number): void;
-  untile4(w: number, rows: number, rowBytes: number, chunk: number, tmp: number): void;
   f16MatvecTiled(w: number, xp: number, y: number, rows: number, cols: number): void;
   f16MatvecTiledExact(w: number, xp: number, y: number, rows: number, cols: number): void;
   f16MatmulTiled(w: number, xp: number, y: number, rows: number, cols: number, T: number, yStride: number, tmp: number, fast: number): void;

@@ -473,7 +473,7 @@ export function f32ToBF16(src: usize, dst: usize, n: i32): void {
 export { quantizeQ8, quantizeX, q8Matmul, q8MatvecF32 } from "./q8";
 
 // ---- the tiled layout (4 rows interleaved; one sequential stream): see tiled.ts ----
-export { tile4, untile4, f16MatvecTiled, f16MatvecTiledExact, f16MatmulTiled, q8MatmulTiled } from "./tiled";
+export { tile4, f16MatvecTiled, f16MatvecTiledExact, f16MatmulTiled, q8MatmulTiled } from "./tiled";
 
 // ---- random weights (random.ts's definition, ~5× faster than in JS) -----------
 

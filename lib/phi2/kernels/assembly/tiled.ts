@@ -41,24 +41,6 @@ export function tile4(w: usize, rows: i32, rowBytes: i32, chunk: i32, tmp: usize
   }
 }
 
-/** Inverse of tile4 (for tests and for reading a weight back). */
-export function untile4(w: usize, rows: i32, rowBytes: i32, chunk: i32, tmp: usize): void {
-  const groupBytes = <usize>rowBytes << 2;
-  const n = rowBytes / chunk;
-  for (let r = 0; r < rows; r += 4) {
-    const g = w + (<usize>r >> 2) * groupBytes;
-    memory.copy(tmp, g, groupBytes);
-    let src = tmp;
-    for (let j = 0; j < n; j++) {
-      const dst = g + <usize>j * <usize>chunk;
-      for (let i = 0; i < 4; i++) {
-        memory.copy(dst + <usize>i * <usize>rowBytes, src, chunk);
-        src += chunk;
-      }
-    }
-  }
-}
-
 // ---- fp16, T = 1 ----------------------------------------------------------------
 
 /** Tiled fp16 · x', fast path (x' permuted and scaled by 2^112, weights finite: see f16MatvecFast). */

@@ -28,7 +28,7 @@ export const CLI = defineCli({
   program: "bench phi2",
   usage: "usage: npm run bench -- phi2 [--json] [--threads N] [--layers N] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--batch LIST] [--vs llama.cpp] [--no-progress]",
   flags: {
-    threads: { type: "integer", min: 1, max: 64, help: `worker threads (default: all ${os.availableParallelism()} cores)` },
+    threads: { type: "integer", min: 1, max: 64, help: `compute threads: this one and N − 1 workers (default: all ${os.availableParallelism()} cores)` },
     layers: { type: "integer", min: 1, max: 64, help: "decoder layers (default 32, phi-2's; fewer for a quick run)" },
     "new-tokens": { type: "integer", min: 1, max: 2000, default: 16, help: "greedy decode steps after the prefill" },
     dtype: {

@@ -20,7 +20,7 @@ export const CLI = defineCli({
     "max-length": { type: "integer", min: 1, max: MAX_CONFIG_DIM, limitNote: LENGTH_NOTE, help: "total tokens counting the prompt, as transformers' max_length (default 200)" },
     "max-new-tokens": { type: "integer", min: 1, max: MAX_CONFIG_DIM, limitNote: LENGTH_NOTE, help: "new tokens instead of --max-length" },
     backend: { type: "enum", choices: ["auto", "js", "wasm"], default: "auto", help: "auto: the wasm kernels if built, else js" },
-    threads: { type: "integer", min: 1, max: 1024, limitNote: "the wasm kernels state their own limit", help: "worker threads for the wasm backend (default: all cores)" },
+    threads: { type: "integer", min: 1, max: 1024, limitNote: "the wasm kernels state their own limit", help: "compute threads for the wasm backend: the main thread and N − 1 workers (default: all cores)" },
     dtype: { type: "enum", choices: ["fp16", "fp32", "q8"], default: "fp16", help: "how the weights are held: fp16 (as published), fp32, or q8 (int8, quantized at load)" },
     json: { type: "boolean", help: "print one JSON object {input_ids, output_ids, text, load_s, prefill_s, decode_tokens_per_s, …} instead of streaming" },
     "no-progress": { type: "boolean", help: "no progress bar on stderr while the weights load (shown only when the load takes over 1 s)" },

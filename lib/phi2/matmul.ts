@@ -5,9 +5,10 @@
 //
 // Two implementations:
 //   - JsMatmul (matmul-js.ts): single-threaded reference, easy to read.
-//   - the worker/WebAssembly backend (kernels/): weights kept in their stored
-//     precision, split by output rows across worker threads, each with its own
-//     wasm memory (a wasm32 memory holds at most 4 GiB).
+//   - the WebAssembly backend (kernels/): weights kept in their stored precision
+//     (or int8) in shared wasm memories (a wasm32 memory holds at most 4 GiB),
+//     split by output rows across one compute thread per core (workers and the
+//     main thread). Its calls may start before they are awaited (see model.ts).
 
 export type WeightDtype = "F16" | "BF16" | "F32";
 

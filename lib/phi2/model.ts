@@ -313,28 +313,40 @@ export class PhiModel {
 
     const scale = 1 / Math.sqrt(headDim);
     const group = numHeads / numKvHeads; // query heads per key/value head
+    const d4 = headDim & ~3;
     const out = new Float32Array(T * numHeads * headDim); // [T, numHeads, headDim]
-    const scores = new Float32Array(pos0 + T);
+    const scores = new Float64Array(pos0 + T);
+    const acc = new Float64Array(headDim); // one head's output, summed in float64
     for (let t = 0; t < T; t++) {
       const n = pos0 + t + 1; // causal: position pos0+t sees positions 0 … pos0+t
       for (let hd = 0; hd < numHeads; hd++) {
         const qo = (t * numHeads + hd) * headDim;
-        const kvh = Math.floor(hd / group);
+        const kvo = Math.floor(hd / group) * headDim;
         let max = -Infinity;
         for (let s = 0; s < n; s++) {
-          const ko = s * width + kvh * headDim;
-          let dot = 0;
-          for (let d = 0; d < headDim; d++) dot += q[qo + d] * K[ko + d];
-          scores[s] = dot * scale;
-          if (scores[s] > max) max = scores[s];
+          const ko = s * width + kvo;
+          let d0 = 0, d1 = 0, d2 = 0, d3 = 0; // four running sums: the dot is ~2× faster than one
+          let d = 0;
+          for (; d < d4; d += 4) {
+            d0 += q[qo + d] * K[ko + d];
+            d1 += q[qo + d + 1] * K[ko + d + 1];
+            d2 += q[qo + d + 2] * K[ko + d + 2];
+            d3 += q[qo + d + 3] * K[ko + d + 3];
+          }
+          for (; d < headDim; d++) d0 += q[qo + d] * K[ko + d];
+          const score = (d0 + d1 + d2 + d3) * scale;
+          scores[s] = score;
+          if (score > max) max = score;
         }
         let sum = 0;
         for (let s = 0; s < n; s++) sum += scores[s] = Math.exp(scores[s] - max);
+        acc.fill(0);
         for (let s = 0; s < n; s++) {
           const p = scores[s] / sum;
-          const vo = s * width + kvh * headDim;
-          for (let d = 0; d < headDim; d++) out[qo + d] += p * V[vo + d];
+          const vo = s * width + kvo;
+          for (let d = 0; d < headDim; d++) acc[d] += p * V[vo + d];
         }
+        out.set(acc, qo);
       }
     }
     return out;

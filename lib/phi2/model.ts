@@ -193,6 +193,36 @@ function progressCounter(config: PhiConfig, onProgress?: (done: number, total: n
   };
 }
 
+/**
+ * phi's decoder layers, final LayerNorm and lm_head, in transformers' names and in
+ * one fixed order (random weights take their seeds in it): PhiModel.load reads each
+ * from the files, PhiModel.random generates it.
+ */
+async function buildLayers(
+  config: PhiConfig,
+  linear: (prefix: string, rows: number, cols: number) => Promise<Linear>,
+  norm: (prefix: string) => Norm,
+): Promise<{ layers: Layer[]; finalNorm: Norm; lmHead: Linear }> {
+  const { hidden, intermediate, vocabSize } = config;
+  const kvWidth = config.numKvHeads * config.headDim;
+  const layers: Layer[] = [];
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    layers.push({
+      norm: norm(`${p}.input_layernorm`),
+      q: await linear(`${p}.self_attn.q_proj`, hidden, hidden),
+      k: await linear(`${p}.self_attn.k_proj`, kvWidth, hidden),
+      v: await linear(`${p}.self_attn.v_proj`, kvWidth, hidden),
+      dense: await linear(`${p}.self_attn.dense`, hidden, hidden),
+      fc1: await linear(`${p}.mlp.fc1`, intermediate, hidden),
+      fc2: await linear(`${p}.mlp.fc2`, hidden, intermediate),
+    });
+  }
+  const finalNorm = norm("model.final_layernorm");
+  const lmHead = await linear("lm_head", vocabSize, hidden);
+  return { layers, finalNorm, lmHead };
+}
+
 export class PhiModel {
   private constructor(
     readonly config: PhiConfig,
@@ -207,8 +237,7 @@ export class PhiModel {
   static async load(st: SafetensorsModel, config: PhiConfig, backend: MatmulBackend, opts: WeightOptions = {}): Promise<PhiModel> {
     const { hold = "stored", onProgress } = opts;
     const progress = progressCounter(config, onProgress);
-    const { hidden, intermediate, vocabSize, numKvHeads, headDim } = config;
-    const kvWidth = numKvHeads * headDim;
+    const { hidden, vocabSize } = config;
     const check = (name: string, shape: number[]) => {
       const t = st.info(name);
       if (t.shape.join(",") !== shape.join(",")) throw new Error(`${t.file}: tensor "${name}" has shape [${t.shape}], config.json implies [${shape}]`);
@@ -228,21 +257,7 @@ export class PhiModel {
     const e = check("model.embed_tokens.weight", [vocabSize, hidden]);
     if (e.dtype !== "F16" && e.dtype !== "BF16" && e.dtype !== "F32") throw new Error(`${e.file}: embedding dtype ${e.dtype}`);
     const embedding = storedEmbedding(st.readBytes(e.name), e.dtype, vocabSize, hidden);
-    const layers: Layer[] = [];
-    for (let i = 0; i < config.numLayers; i++) {
-      const p = `model.layers.${i}`;
-      layers.push({
-        norm: norm(`${p}.input_layernorm`),
-        q: await linear(`${p}.self_attn.q_proj`, hidden, hidden),
-        k: await linear(`${p}.self_attn.k_proj`, kvWidth, hidden),
-        v: await linear(`${p}.self_attn.v_proj`, kvWidth, hidden),
-        dense: await linear(`${p}.self_attn.dense`, hidden, hidden),
-        fc1: await linear(`${p}.mlp.fc1`, intermediate, hidden),
-        fc2: await linear(`${p}.mlp.fc2`, hidden, intermediate),
-      });
-    }
-    const finalNorm = norm("model.final_layernorm");
-    const lmHead = await linear("lm_head", vocabSize, hidden);
+    const { layers, finalNorm, lmHead } = await buildLayers(config, linear, norm);
     return new PhiModel(config, backend, embedding, layers, finalNorm, lmHead);
   }
 
@@ -254,31 +269,18 @@ export class PhiModel {
   static async random(config: PhiConfig, backend: MatmulBackend, dtype: WeightDtype = "F16", seed = 1, opts: WeightOptions = {}): Promise<PhiModel> {
     const { hold = "stored", onProgress } = opts;
     const progress = progressCounter(config, onProgress);
-    const { hidden, intermediate, vocabSize, numKvHeads, headDim } = config;
+    const { hidden, vocabSize } = config;
     let next = seed;
-    const linear = async (name: string, rows: number, cols: number): Promise<Linear> => {
+    const linear = async (prefix: string, rows: number, cols: number): Promise<Linear> => {
       const source: WeightSource = { kind: "random", seed: next++, scale: 1 / Math.sqrt(cols) };
-      const handle = await backend.addWeight({ name, dtype, rows, cols, source, hold });
+      const handle = await backend.addWeight({ name: `${prefix}.weight`, dtype, rows, cols, source, hold });
       progress(rows * cols);
       return { handle, bias: new Float32Array(rows), rows, cols };
     };
     const norm = (): Norm => ({ weight: new Float32Array(hidden).fill(1), bias: new Float32Array(hidden) });
-    const embedding = randomEmbedding(next++, 1, vocabSize, hidden);
-    const layers: Layer[] = [];
-    for (let i = 0; i < config.numLayers; i++) {
-      const p = `model.layers.${i}`;
-      layers.push({
-        norm: norm(),
-        q: await linear(`${p}.self_attn.q_proj.weight`, hidden, hidden),
-        k: await linear(`${p}.self_attn.k_proj.weight`, numKvHeads * headDim, hidden),
-        v: await linear(`${p}.self_attn.v_proj.weight`, numKvHeads * headDim, hidden),
-        dense: await linear(`${p}.self_attn.dense.weight`, hidden, hidden),
-        fc1: await linear(`${p}.mlp.fc1.weight`, intermediate, hidden),
-        fc2: await linear(`${p}.mlp.fc2.weight`, hidden, intermediate),
-      });
-    }
-    const lmHead = await linear("lm_head.weight", vocabSize, hidden);
-    return new PhiModel(config, backend, embedding, layers, norm(), lmHead);
+    const embedding = randomEmbedding(next++, 1, vocabSize, hidden); // (seed first: the weights' seeds follow in buildLayers' order)
+    const { layers, finalNorm, lmHead } = await buildLayers(config, linear, norm);
+    return new PhiModel(config, backend, embedding, layers, finalNorm, lmHead);
   }
 
   /** An empty KV cache with room for `capacity` positions (it grows if needed). */

@@ -1,7 +1,7 @@
 // Bytes per element, once for the whole engine: every dtype the safetensors format
 // defines (https://github.com/huggingface/safetensors), and the float ones we compute
 // with. (lib/compute has its own table of number formats by their lower-case names for
-// budgets — fp16, int8, … — and the kernels keep theirs inside the worker bundle.)
+// budgets — fp16, int8, … ; the wasm kernels add Q8_0 to this one.)
 
 import type { WeightDtype } from "./matmul";
 

@@ -7,9 +7,10 @@
 import * as fs from "node:fs";
 import { Arena, MAX_COLS, XCAP, YCAP } from "./wasm";
 import { Q8_BLOCK } from "../matmul";
+import { DTYPE_BYTES } from "../dtypes";
 import { Ctrl, type FillMessage, type WeightMeta } from "./protocol";
 
-const BYTES = { F16: 2, BF16: 2, F32: 4, Q8_0: 1 } as const; // Q8_0: the int8 part
+const BYTES = { ...DTYPE_BYTES, Q8_0: 1 } as const; // as held; Q8_0: the int8 part (its scales apart)
 const TWO_POW_112 = 2 ** 112;
 const READ_CHUNK = 1 << 30; // one readSync reads at most 2 GB
 const BOUNCE_BYTES = 1 << 20; // file reads pass through this much of the thread's scratch (see readInto)

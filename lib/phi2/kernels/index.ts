@@ -24,10 +24,10 @@ import { Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
 import { Ctrl, ERROR_SLOT, MAX_CALLS, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, wasmPath } from "./wasm";
 import { ComputeThread } from "./compute";
+import { DTYPE_BYTES } from "../dtypes";
 
 export { measureReadBandwidth, type Bandwidth } from "./bandwidth";
 
-const BYTES = { F16: 2, BF16: 2, F32: 4 } as const;
 /** How long the main thread spins for the workers to finish a matmul, then blocks, before it waits asynchronously (ms). */
 const ALL_DONE_SPIN_MS = 0.25;
 const ALL_DONE_SYNC_MS = 200;
@@ -166,7 +166,7 @@ class WasmMatmul implements MatmulBackend {
   addWeight(spec: WeightSpec): Promise<number> {
     return this.serial(async () => {
       const { rows, cols, dtype, source } = spec;
-      const size = BYTES[dtype];
+      const size = DTYPE_BYTES[dtype];
       if (!size) throw new Error(`${spec.name}: dtype ${String(dtype)} not supported`);
       if (!(Number.isInteger(rows) && Number.isInteger(cols) && rows > 0 && cols > 0)) throw new Error(`${spec.name}: bad shape [${rows}, ${cols}]`);
       if (source.kind === "bytes" && source.bytes.byteLength !== rows * cols * size) {
@@ -176,7 +176,7 @@ class WasmMatmul implements MatmulBackend {
       const held: HeldDtype = hold === "stored" ? dtype : hold;
       if (held === "Q8_0" && cols % Q8_BLOCK) throw new Error(`${spec.name}: Q8_0 needs columns in multiples of ${Q8_BLOCK}, got ${cols}`);
       const rowBytes = cols * size; // in the source
-      const bytes = rows * cols * (held === "Q8_0" ? 1 : BYTES[held]);
+      const bytes = rows * cols * (held === "Q8_0" ? 1 : DTYPE_BYTES[held]);
       const scaleBytes = held === "Q8_0" ? (4 * rows * cols) / Q8_BLOCK : 0;
       const f16 = held === "F16";
       let ai = await this.arenaFor(bytes + scaleBytes + 16 + (f16 ? 4 * (rows + 1) + 16 : 0));

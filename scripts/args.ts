@@ -63,6 +63,12 @@ export interface BooleanFlag extends Common {
   type: "boolean";
 }
 export type Flag = StringFlag | IntegerFlag | NumberFlag | EnumFlag | BooleanFlag;
+
+/** `--no-progress`, shared by the CLIs that load phi-2's weights (lib/progress draws the bar). */
+export const NO_PROGRESS_FLAG = {
+  type: "boolean",
+  help: "no progress bar on stderr while the weights load (shown only when the load takes over 1 s)",
+} as const satisfies BooleanFlag;
 export type Flags = Record<string, Flag>;
 
 export interface Cli<S extends Flags> {

@@ -17,7 +17,7 @@ import {
   type HoldDtype, type MatmulBackend, type PhiConfig, type WeightDtype, type WeightSpec,
 } from "../lib/phi2";
 import { withProgress } from "../lib/progress";
-import { ArgsError, defineCli, runCli, type Values } from "./args";
+import { ArgsError, defineCli, NO_PROGRESS_FLAG, runCli, type Values } from "./args";
 import { compareWithLlamaCpp } from "./bench-llama";
 
 /** The article's prompt "Write a detailed analogy between mathematics and a lighthouse." in phi-2's
@@ -39,7 +39,7 @@ export const CLI = defineCli({
     batch: { type: "string", metavar: "LIST", help: "also decode B sequences at once for each B in LIST (e.g. 1,2,4,8, each 1…64): aggregate tokens/s" },
     vs: { type: "enum", choices: ["llama.cpp"], help: "also run llama.cpp (node-llama-cpp) on the same weights as GGUF; prints both rows and the ratios" },
     json: { type: "boolean", help: "print one JSON object" },
-    "no-progress": { type: "boolean", help: "no progress bar on stderr while the weights load (shown only when the load takes over 1 s)" },
+    "no-progress": NO_PROGRESS_FLAG,
   },
 });
 
@@ -90,7 +90,6 @@ async function callOverheadUs(backend: MatmulBackend): Promise<number> {
   for (let i = 0; i < n; i++) await backend.matmul(h, x, 1);
   return ((performance.now() - t0) / n) * 1000;
 }
-
 
 /**
  * CPU seconds per GB to touch fresh memory for the first time (one write per 4 KiB

@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import { ARTICLE_PROMPT, defaultPhi2Dir, generateText, loadPhi, MAX_CONFIG_DIM, ThreadsError, type BackendKind, type HoldDtype, type PhiConfig } from "../lib/phi2";
 import { withProgress } from "../lib/progress";
-import { ArgsError, defineCli, runCli, type Io, type Values, exitWith } from "./args";
+import { ArgsError, defineCli, NO_PROGRESS_FLAG, runCli, type Io, type Values, exitWith } from "./args";
 import { ROOT } from "./root";
 
 const LENGTH_NOTE = "the real limit is the model's max_position_embeddings (phi-2: 2048), checked against its config.json";
@@ -23,7 +23,7 @@ export const CLI = defineCli({
     threads: { type: "integer", min: 1, max: 1024, limitNote: "the wasm kernels state their own limit", help: "compute threads for the wasm backend: the main thread and N − 1 workers (default: all cores)" },
     dtype: { type: "enum", choices: ["fp16", "fp32", "q8"], default: "fp16", help: "how the weights are held: fp16 (as published), fp32, or q8 (int8, quantized at load)" },
     json: { type: "boolean", help: "print one JSON object {input_ids, output_ids, text, load_s, prefill_s, decode_tokens_per_s, …} instead of streaming" },
-    "no-progress": { type: "boolean", help: "no progress bar on stderr while the weights load (shown only when the load takes over 1 s)" },
+    "no-progress": NO_PROGRESS_FLAG,
   },
 });
 

@@ -3,13 +3,13 @@
 import { afterAll, describe, expect, test } from "vitest";
 import * as path from "node:path";
 import type { PhiConfig } from "../lib/phi2/config";
-import { readPhiConfig } from "../lib/phi2/config";
+import { matrixWeightsOf, readPhiConfig } from "../lib/phi2/config";
 import { JsMatmul } from "../lib/phi2/matmul-js";
 import type { HoldDtype, MatmulBackend, WeightSpec } from "../lib/phi2/matmul";
 import { PhiModel } from "../lib/phi2/model";
 import { SafetensorsModel } from "../lib/phi2/safetensors";
 import {
-  compareSpreads, decodeBytesPerToken, matrixWeightsOf, measureBatchDecode, measureDecode, measureHolds, rooflineTokensPerSecond, spread,
+  compareSpreads, decodeBytesPerToken, measureBatchDecode, measureDecode, measureHolds, rooflineTokensPerSecond, spread,
 } from "../lib/phi2/traffic";
 
 const DIR = path.join(__dirname, "fixtures", "tiny-phi");

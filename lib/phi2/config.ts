@@ -151,3 +151,12 @@ export const PHI2_CONFIG: PhiConfig = (() => {
     dtype: "float16",
   };
 })();
+
+/** Weights in the matrices one token multiplies by (every layer's six + lm_head), from the config's shapes. */
+export function matrixWeightsOf(config: PhiConfig): number {
+  const { hidden: h, intermediate: im, vocabSize, numLayers } = config;
+  const kv = config.numKvHeads * config.headDim;
+  const q = config.numHeads * config.headDim;
+  // q, k, v, dense, fc1, fc2 per layer; lm_head once
+  return numLayers * (h * q + 2 * h * kv + q * h + 2 * h * im) + vocabSize * h;
+}

@@ -17,7 +17,7 @@
 // tokens at hand are decoded. Names follow transformers' PhiForCausalLM, whose
 // tensors we read: model.layers.{i}.self_attn.q_proj.weight etc.
 
-import type { PhiConfig } from "./config";
+import { matrixWeightsOf, type PhiConfig } from "./config";
 import { decodeToF32, DTYPE_BYTES } from "./f16";
 import { matmulMany, type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSource } from "./matmul";
 import { fillRandomF32 } from "./random";
@@ -181,28 +181,26 @@ export interface WeightOptions {
   onProgress?(done: number, total: number): void;
 }
 
-/** Counts placed weights against the config's total of matrix weights. */
-function progressCounter(config: PhiConfig, onProgress?: (done: number, total: number) => void): (n: number) => void {
-  const { hidden: h, intermediate: im, vocabSize, numLayers } = config;
-  const kv = config.numKvHeads * config.headDim;
-  const total = numLayers * (2 * h * h + 2 * kv * h + 2 * h * im) + vocabSize * h;
-  let done = 0;
-  return (n) => {
-    done += n;
-    onProgress?.(done, total);
-  };
-}
-
 /**
  * phi's decoder layers, final LayerNorm and lm_head, in transformers' names and in
  * one fixed order (random weights take their seeds in it): PhiModel.load reads each
- * from the files, PhiModel.random generates it.
+ * from the files, PhiModel.random generates it. onProgress: after each matrix, the
+ * weights placed so far and the total.
  */
 async function buildLayers(
   config: PhiConfig,
-  linear: (prefix: string, rows: number, cols: number) => Promise<Linear>,
+  place: (prefix: string, rows: number, cols: number) => Promise<Linear>,
   norm: (prefix: string) => Norm,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<{ layers: Layer[]; finalNorm: Norm; lmHead: Linear }> {
+  const total = matrixWeightsOf(config);
+  let done = 0;
+  const linear = async (prefix: string, rows: number, cols: number): Promise<Linear> => {
+    const l = await place(prefix, rows, cols);
+    done += rows * cols;
+    onProgress?.(done, total);
+    return l;
+  };
   const { hidden, intermediate, vocabSize } = config;
   const kvWidth = config.numKvHeads * config.headDim;
   const layers: Layer[] = [];
@@ -235,8 +233,7 @@ export class PhiModel {
 
   /** Weights from safetensors (names as transformers' PhiForCausalLM). */
   static async load(st: SafetensorsModel, config: PhiConfig, backend: MatmulBackend, opts: WeightOptions = {}): Promise<PhiModel> {
-    const { hold = "stored", onProgress } = opts;
-    const progress = progressCounter(config, onProgress);
+    const { hold = "stored" } = opts;
     const { hidden, vocabSize } = config;
     const check = (name: string, shape: number[]) => {
       const t = st.info(name);
@@ -249,7 +246,6 @@ export class PhiModel {
       if (t.dtype !== "F16" && t.dtype !== "BF16" && t.dtype !== "F32") throw new Error(`${t.file}: tensor "${t.name}" has dtype ${t.dtype}`);
       const source: WeightSource = { kind: "file", file: t.file, offset: t.offset };
       const handle = await backend.addWeight({ name: t.name, dtype: t.dtype, rows, cols, source, hold });
-      progress(rows * cols);
       return { handle, bias: vec(`${prefix}.bias`, rows), rows, cols };
     };
     const norm = (prefix: string): Norm => ({ weight: vec(`${prefix}.weight`, hidden), bias: vec(`${prefix}.bias`, hidden) });
@@ -257,7 +253,7 @@ export class PhiModel {
     const e = check("model.embed_tokens.weight", [vocabSize, hidden]);
     if (e.dtype !== "F16" && e.dtype !== "BF16" && e.dtype !== "F32") throw new Error(`${e.file}: embedding dtype ${e.dtype}`);
     const embedding = storedEmbedding(st.readBytes(e.name), e.dtype, vocabSize, hidden);
-    const { layers, finalNorm, lmHead } = await buildLayers(config, linear, norm);
+    const { layers, finalNorm, lmHead } = await buildLayers(config, linear, norm, opts.onProgress);
     return new PhiModel(config, backend, embedding, layers, finalNorm, lmHead);
   }
 
@@ -267,19 +263,17 @@ export class PhiModel {
    * LayerNorm weight 1 and bias 0, other biases 0.
    */
   static async random(config: PhiConfig, backend: MatmulBackend, dtype: WeightDtype = "F16", seed = 1, opts: WeightOptions = {}): Promise<PhiModel> {
-    const { hold = "stored", onProgress } = opts;
-    const progress = progressCounter(config, onProgress);
+    const { hold = "stored" } = opts;
     const { hidden, vocabSize } = config;
     let next = seed;
     const linear = async (prefix: string, rows: number, cols: number): Promise<Linear> => {
       const source: WeightSource = { kind: "random", seed: next++, scale: 1 / Math.sqrt(cols) };
       const handle = await backend.addWeight({ name: `${prefix}.weight`, dtype, rows, cols, source, hold });
-      progress(rows * cols);
       return { handle, bias: new Float32Array(rows), rows, cols };
     };
     const norm = (): Norm => ({ weight: new Float32Array(hidden).fill(1), bias: new Float32Array(hidden) });
     const embedding = randomEmbedding(next++, 1, vocabSize, hidden); // (seed first: the weights' seeds follow in buildLayers' order)
-    const { layers, finalNorm, lmHead } = await buildLayers(config, linear, norm);
+    const { layers, finalNorm, lmHead } = await buildLayers(config, linear, norm, opts.onProgress);
     return new PhiModel(config, backend, embedding, layers, finalNorm, lmHead);
   }
 

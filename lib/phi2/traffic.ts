@@ -13,6 +13,7 @@ import { bandwidthBoundTokensPerSecond, computeBoundTokensPerSecond } from "../c
 import { generate, generateBatch } from "./generate";
 import type { HoldDtype } from "./matmul";
 import type { PhiModel } from "./model";
+import { matrixWeightsOf } from "./config";
 
 /**
  * Bytes of weights read per generated token when `batch` sequences decode together:
@@ -25,14 +26,6 @@ export function decodeBytesPerToken(model: PhiModel, batch = 1): number {
   return model.backend.weightBytes() / batch + e.bytes / e.rows;
 }
 
-/** Weights in the matrices one token multiplies by (every layer's six + lm_head), from the config's shapes. */
-export function matrixWeightsOf(config: PhiModel["config"]): number {
-  const { hidden: h, intermediate: im, vocabSize, numLayers } = config;
-  const kv = config.numKvHeads * config.headDim;
-  const q = config.numHeads * config.headDim;
-  // q, k, v, dense, fc1, fc2 per layer; lm_head once
-  return numLayers * (h * q + 2 * h * kv + q * h + 2 * h * im) + vocabSize * h;
-}
 
 /** min / median / max of a sample. */
 export interface Spread {

@@ -28,11 +28,10 @@ export function readInto(dst: Uint8Array, file: string, offset: number, name: st
   const fd = fs.openSync(file, "r");
   try {
     for (let got = 0; got < dst.length; ) {
-      const into = bounce ?? dst;
-      const at = bounce ? 0 : got;
-      const n = fs.readSync(fd, into, at, Math.min(bounce ? bounce.length : READ_CHUNK, dst.length - got), offset + got);
+      const want = Math.min(bounce ? bounce.length : READ_CHUNK, dst.length - got);
+      const n = bounce ? fs.readSync(fd, bounce, 0, want, offset + got) : fs.readSync(fd, dst, got, want, offset + got);
       if (n === 0) throw new Error(`${file}: ended while reading weight "${name}" (${got} of ${dst.length} bytes at offset ${offset})`);
-      if (bounce) dst.set(n === bounce.length ? bounce : bounce.subarray(0, n), got);
+      if (bounce) dst.set(bounce.subarray(0, n), got);
       got += n;
     }
   } finally {
@@ -168,7 +167,7 @@ export class ComputeThread {
     }
   }
 
-
+  /** The command's products as parts, each cut into blocks of rows × blocks of tokens, numbered in one sequence. */
   private plan(T: number, n: number): { parts: Part[]; items: number } {
     const parts: Part[] = [];
     let items = 0;

@@ -185,7 +185,7 @@ class WasmMatmul implements MatmulBackend {
       const scales = scaleBytes ? arena.alloc(scaleBytes) : 0;
       let rowStart = f16 ? arena.alloc(4 * (rows + 1)) : 0;
 
-      // 1. the workers fill their rows in parallel (and count fp16 subnormals per row)
+      // 1. the compute threads fill their rows in parallel (and count fp16 subnormals per row)
       const fillMessage = (i: number, id: number, copy: boolean): { msg: FillMessage; transfer?: ArrayBuffer[] } => {
         const [r0, r1] = this.slice(i, rows);
         const base = { type: "fill" as const, id, name: spec.name, arena: ai, ptr, dtype, held, scales, cols, r0, r1, counts: rowStart };
@@ -258,9 +258,8 @@ class WasmMatmul implements MatmulBackend {
     });
   }
 
-  /** Make the shared x and output buffers hold `xLen` and `outLen` floats. */
-  private async ensureBuffers(xLen: number, outLen: number): Promise<void> {
-    if (this.x.length >= xLen && this.out.length >= outLen) return;
+  /** New shared x and output buffers that hold `xLen` and `outLen` floats (at least doubling a short one). */
+  private async growBuffers(xLen: number, outLen: number): Promise<void> {
     const grow = (have: number, need: number) => Math.max(need, have < need ? 2 * have : have);
     this.x = new Float32Array(new SharedArrayBuffer(4 * grow(this.x.length, xLen)));
     this.out = new Float32Array(new SharedArrayBuffer(4 * grow(this.out.length, outLen)));
@@ -288,7 +287,8 @@ class WasmMatmul implements MatmulBackend {
         outLen += T * w.rows;
         return { w, at };
       });
-      if (this.x.length < xLen || this.out.length < outLen) await this.ensureBuffers(xLen, outLen);
+      // (no await unless the buffers must grow: the command must reach the workers in the caller's turn)
+      if (this.x.length < xLen || this.out.length < outLen) await this.growBuffers(xLen, outLen);
       calls.forEach(({ handle, x }, i) => {
         this.x.set(x, ws[i].at.x);
         this.calls.set([handle, ws[i].at.x, ws[i].at.out], 3 * i);

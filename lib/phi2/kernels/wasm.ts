@@ -65,7 +65,6 @@ export interface KernelExports {
   quantizeQ8(src: number, n: number, q: number, d: number, asI16: number): void;
   quantizeX(x: number, T: number, cols: number, xq: number, xd: number): void;
   q8Matmul(wq: number, wd: number, xq: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number): void;
-  q8MatvecF32(wq: number, wd: number, x: number, y: number, rows: number, cols: number): void;
   tile4(w: number, rows: number, rowBytes: number, chunk: number, tmp: number): void;
   f16MatvecTiled(w: number, xp: number, y: number, rows: number, cols: number): void;
   f16MatvecTiledExact(w: number, xp: number, y: number, rows: number, cols: number): void;

@@ -140,35 +140,3 @@ export function q8Matmul(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, r
     }
   }
 }
-
-/**
- * Dequantize-in-kernel variant (for measuring against the int8 × int8 one): int8
- * weights widened to float32 and multiplied by float32 x (no quantization of x).
- * x natural order; T = 1.
- */
-export function q8MatvecF32(wq: usize, wd: usize, x: usize, y: usize, rows: i32, cols: i32): void {
-  const nb = cols >> 5;
-  const rowD = <usize>nb << 2;
-  for (let r = 0; r < rows; r++) {
-    const q0 = wq + <usize>r * <usize>cols;
-    const d0 = wd + <usize>r * rowD;
-    let acc = f32x4.splat(0);
-    for (let b = 0; b < nb; b++) {
-      const a = v128.load(q0 + (<usize>b << 5));
-      const c = v128.load(q0 + (<usize>b << 5), 16);
-      const xo = x + (<usize>b << 7);
-      const lo = i16x8.extend_low_i8x16_s(a), hi = i16x8.extend_high_i8x16_s(a);
-      const lo2 = i16x8.extend_low_i8x16_s(c), hi2 = i16x8.extend_high_i8x16_s(c);
-      let s = f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), v128.load(xo));
-      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), v128.load(xo, 16)));
-      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), v128.load(xo, 32)));
-      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), v128.load(xo, 48)));
-      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo2)), v128.load(xo, 64)));
-      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo2)), v128.load(xo, 80)));
-      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi2)), v128.load(xo, 96)));
-      s = f32x4.add(s, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi2)), v128.load(xo, 112)));
-      acc = f32x4.add(acc, f32x4.mul(s, f32x4.splat(load<f32>(d0 + (<usize>b << 2)))));
-    }
-    store<f32>(y + (<usize>r << 2), hsum(acc));
-  }
-}

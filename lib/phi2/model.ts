@@ -9,7 +9,7 @@
 // Attention: q, k, v = h·Wqᵀ+bq, h·Wkᵀ+bk, h·Wvᵀ+bv; rotary position embedding on the
 // first rotaryDim dims of each head (32 of phi-2's 80); causal softmax(q·kᵀ/√headDim)·v;
 // then `dense`. MLP: fc2(gelu_new(fc1(h))). Keys and values of past positions are
-// kept in a KV cache, so decoding one new token needs only that token's row.
+// kept in a KV cache (attention.ts), so decoding one new token needs only that token's row.
 //
 // Every weight matrix product goes through a MatmulBackend (matmul.ts); the small
 // vectors (biases, LayerNorm parameters) live here in float32. The embedding table
@@ -17,6 +17,7 @@
 // tokens at hand are decoded. Names follow transformers' PhiForCausalLM, whose
 // tensors we read: model.layers.{i}.self_attn.q_proj.weight etc.
 
+import { KVCache } from "./attention";
 import { matrixWeightsOf, type PhiConfig } from "./config";
 import { decodeToF32, DTYPE_BYTES } from "./f16";
 import { matmulMany, type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSource } from "./matmul";
@@ -67,34 +68,6 @@ function storedEmbedding(bytes: Uint8Array, dtype: WeightDtype, rows: number, co
 /** Random embedding: row `id` is computed on demand (same generator as the weights). */
 function randomEmbedding(seed: number, scale: number, rows: number, cols: number): Embedding {
   return { dtype: "F32", rows, cols, bytes: 0, row: (id, out) => void fillRandomF32(out, seed, scale, id * cols) };
-}
-
-/** Keys and values of every position seen so far, per layer. */
-export class KVCache {
-  /** Positions filled. */
-  length = 0;
-  k: Float32Array[]; // per layer [capacity, numKvHeads·headDim]
-  v: Float32Array[];
-  constructor(readonly numLayers: number, readonly width: number, public capacity: number) {
-    this.k = Array.from({ length: numLayers }, () => new Float32Array(capacity * width));
-    this.v = Array.from({ length: numLayers }, () => new Float32Array(capacity * width));
-  }
-  /** Make room for `n` positions in all (doubling, to keep appends cheap). */
-  reserve(n: number): void {
-    if (n <= this.capacity) return;
-    const cap = Math.max(n, 2 * this.capacity);
-    const grow = (a: Float32Array) => {
-      const b = new Float32Array(cap * this.width);
-      b.set(a.subarray(0, this.length * this.width));
-      return b;
-    };
-    this.k = this.k.map(grow);
-    this.v = this.v.map(grow);
-    this.capacity = cap;
-  }
-  bytes(): number {
-    return 2 * this.numLayers * this.capacity * this.width * 4;
-  }
 }
 
 /** Optional looks inside a forward pass (for checking against transformers' hooks). */
@@ -279,7 +252,7 @@ export class PhiModel {
 
   /** An empty KV cache with room for `capacity` positions (it grows if needed). */
   newCache(capacity = 64): KVCache {
-    return new KVCache(this.config.numLayers, this.config.numKvHeads * this.config.headDim, capacity);
+    return new KVCache(this.config, capacity);
   }
 
   private async linear(l: Linear, x: Float32Array, T: number): Promise<Float32Array> {
@@ -302,50 +275,8 @@ export class PhiModel {
     const pos0 = cache.length;
     applyRotary(q, T, numHeads, headDim, rotaryDim, pos0, ropeTheta);
     applyRotary(k, T, numKvHeads, headDim, rotaryDim, pos0, ropeTheta);
-    const width = numKvHeads * headDim;
-    cache.k[li].set(k, pos0 * width); // cache: [positions, numKvHeads, headDim]
-    cache.v[li].set(v, pos0 * width);
-    const K = cache.k[li], V = cache.v[li];
-
-    const scale = 1 / Math.sqrt(headDim);
-    const group = numHeads / numKvHeads; // query heads per key/value head
-    const d4 = headDim & ~3;
-    const out = new Float32Array(T * numHeads * headDim); // [T, numHeads, headDim]
-    const scores = new Float64Array(pos0 + T);
-    const acc = new Float64Array(headDim); // one head's output, summed in float64
-    for (let t = 0; t < T; t++) {
-      const n = pos0 + t + 1; // causal: position pos0+t sees positions 0 … pos0+t
-      for (let hd = 0; hd < numHeads; hd++) {
-        const qo = (t * numHeads + hd) * headDim;
-        const kvo = Math.floor(hd / group) * headDim;
-        let max = -Infinity;
-        for (let s = 0; s < n; s++) {
-          const ko = s * width + kvo;
-          let d0 = 0, d1 = 0, d2 = 0, d3 = 0; // four running sums: the dot is ~2× faster than one
-          let d = 0;
-          for (; d < d4; d += 4) {
-            d0 += q[qo + d] * K[ko + d];
-            d1 += q[qo + d + 1] * K[ko + d + 1];
-            d2 += q[qo + d + 2] * K[ko + d + 2];
-            d3 += q[qo + d + 3] * K[ko + d + 3];
-          }
-          for (; d < headDim; d++) d0 += q[qo + d] * K[ko + d];
-          const score = (d0 + d1 + d2 + d3) * scale;
-          scores[s] = score;
-          if (score > max) max = score;
-        }
-        let sum = 0;
-        for (let s = 0; s < n; s++) sum += scores[s] = Math.exp(scores[s] - max);
-        acc.fill(0);
-        for (let s = 0; s < n; s++) {
-          const p = scores[s] / sum;
-          const vo = s * width + kvo;
-          for (let d = 0; d < headDim; d++) acc[d] += p * V[vo + d];
-        }
-        out.set(acc, qo);
-      }
-    }
-    return out;
+    cache.write(li, pos0, k, v, T);
+    return cache.attend(li, q, pos0, T);
   }
 
   /**

@@ -475,6 +475,9 @@ export { quantizeQ8, quantizeX, q8Matmul } from "./q8";
 // ---- the tiled layout (4 rows interleaved; one sequential stream): see tiled.ts ----
 export { tile4, f16MatvecTiled, f16MatvecTiledExact, f16MatmulTiled, q8MatmulTiled } from "./tiled";
 
+// ---- attention of a new position against the KV cache: see attention.ts ----------
+export { attnScores, attnMix } from "./attention";
+
 // ---- random weights (random.ts's definition, ~5× faster than in JS) -----------
 
 /**

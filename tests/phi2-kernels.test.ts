@@ -11,6 +11,7 @@ import { bf16ToFloat, decodeToF32, floatToHalf, halfToFloat } from "../lib/phi2/
 import type { MatmulBackend, WeightDtype, WeightSpec } from "../lib/phi2/matmul";
 import { JsMatmul, weightToF32 } from "../lib/phi2/matmul-js";
 import { f16RoundScale, q8Matmul, quantizeMatrix, quantizeQ8 } from "../lib/phi2/q8";
+import { q8Panels } from "../lib/phi2/kernels/compute";
 import { fillRandomBF16, fillRandomF16, fillRandomF32 } from "../lib/phi2/random";
 import { createWasmMatmul, measureReadBandwidth } from "../lib/phi2/kernels";
 import { Arena, kernelModule, MAX_COLS, PAGE, SCRATCH_BYTES } from "../lib/phi2/kernels/wasm";
@@ -304,10 +305,15 @@ describe("Q8_0 int8 weights", () => {
     for (const v of [1e-9, 3e-7, 6.1e-5, 1e-3, 0.0123, 1, 333.3, 65000]) expect(f16RoundScale(Math.fround(v))).toBe(halfToFloat(floatToHalf(v)));
   });
 
+  test("wide Q8_0 matrices are cut in equal column panels of whole blocks, 1024 to 4096 columns", () => {
+    expect([2560, 4096, 5120, 8192, 10240, 32 * 129, 32 * 131, 32].map(q8Panels)).toEqual([1, 1, 2, 2, 4, 3, 1, 1]);
+  });
+
   test("wasm int8 kernels equal the TypeScript reference (q8.ts) and stay near float math", async () => {
     const wasm = await createWasmMatmul({ threads: 3 });
     try {
-      for (const [rows, cols, dtype] of [[37, 64, "F16"], [130, 1024, "F32"], [2, 32, "BF16"], [260, 2560, "F16"]] as const) {
+      // [8, 8192] and [12, 5120] are held as 2 column panels (q8Panels), [260, 2560] tiled in one
+      for (const [rows, cols, dtype] of [[37, 64, "F16"], [130, 1024, "F32"], [2, 32, "BF16"], [260, 2560, "F16"], [8, 8192, "F16"], [12, 5120, "F32"]] as const) {
         const spec: WeightSpec = { name: "q", dtype, rows, cols, source: { kind: "random", seed: rows + cols, scale: 0.05 }, hold: "Q8_0" };
         const h = await wasm.addWeight(spec);
         const W = weightToF32(spec);

@@ -14,6 +14,29 @@ const BYTES = { ...DTYPE_BYTES, Q8_0: 1 } as const; // as held; Q8_0: the int8 p
 const TWO_POW_112 = 2 ** 112;
 const READ_CHUNK = 1 << 30; // one readSync reads at most 2 GB
 const BOUNCE_BYTES = 1 << 20; // file reads pass through this much of the thread's scratch (see readInto)
+// Widest column panel of a Q8_0 matrix: one kernel pass keeps x (int16, 2 bytes a
+// column) in L1 beside the 4 rows it streams (4 bytes a column). At 2560 and 4096
+// columns a thread multiplied 17–19 GMAC/s, at 5120 and 10240 (phi-2's fc2) 12–14:
+// x no longer stayed in the 48 KB L1. So fc2 is held as 4 panels of 2560 columns.
+export const Q8_PANEL_COLS = 4096;
+
+/** Column panels of a tiled Q8_0 matrix: the fewest equal panels of whole blocks, at most Q8_PANEL_COLS wide and at least 1024; else 1. */
+export function q8Panels(cols: number): number {
+  const nb = cols / Q8_BLOCK;
+  for (let p = Math.ceil(cols / Q8_PANEL_COLS); p <= nb / 32; p++) if (nb % p === 0) return p;
+  return 1;
+}
+
+/**
+ * Where Q8_0 rows live: panel j of a [rows, cols] matrix is its own [rows, cols/panels]
+ * matrix (int8 at ptr + j·rows·pc, scales at scales + 4·j·rows·pc/32), tiled like any other.
+ */
+function q8Panel(w: { ptr: number; scales: number; rows: number; cols: number; panels: number }, j: number, row: number): { q: number; d: number; pc: number } {
+  const pc = w.cols / w.panels;
+  const nbp = pc / Q8_BLOCK;
+  return { q: w.ptr + (j * w.rows + row) * pc, d: w.scales + 4 * (j * w.rows + row) * nbp, pc };
+}
+
 // Row blocks per thread and call: enough to even out a core that another program
 // holds for a moment, few enough to stream long runs (2, 4, 16 measured the same here).
 const BLOCKS_PER_THREAD = 16;
@@ -104,12 +127,14 @@ export class ComputeThread {
       if (m.held === "F32") {
         arena.f32(m.ptr + 4 * r * m.cols, n).set(arena.f32(XIN, n));
       } else {
-        const nb = n / Q8_BLOCK;
-        const d = m.scales + (4 * r * m.cols) / Q8_BLOCK;
-        k.quantizeQ8(XIN, n, m.ptr + r * m.cols, d, 0);
-        const scales = arena.f32(d, nb);
-        for (let i = 0; i < nb; i++) {
-          if (!Number.isFinite(scales[i])) throw new Error(`${m.name}: inf or NaN in row ${r + Math.floor((i * Q8_BLOCK) / m.cols)}: cannot quantize to Q8_0`);
+        // each row's panels to their places
+        for (let i = 0; i < rows; i++) {
+          for (let j = 0; j < m.panels; j++) {
+            const { q, d, pc } = q8Panel(m, j, r + i);
+            k.quantizeQ8(XIN + 4 * (i * m.cols + j * pc), pc, q, d, 0);
+            const scales = arena.f32(d, pc / Q8_BLOCK);
+            if (!scales.every(Number.isFinite)) throw new Error(`${m.name}: inf or NaN in row ${r + i}: cannot quantize to Q8_0`);
+          }
         }
       }
     }
@@ -161,9 +186,11 @@ export class ComputeThread {
     if (w.dtype === "F16") {
       k.tile4(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols * 2, 16, TMP); // chunks of 8 halves
     } else {
-      const nb = w.cols / Q8_BLOCK;
-      k.tile4(w.ptr + r0 * w.cols, r1 - r0, w.cols, Q8_BLOCK, TMP); // chunks of one block of int8
-      k.tile4(w.scales + 4 * r0 * nb, r1 - r0, 4 * nb, 4, TMP); // the block scales, one float each
+      for (let j = 0; j < w.panels; j++) {
+        const { q, d, pc } = q8Panel(w, j, r0);
+        k.tile4(q, r1 - r0, pc, Q8_BLOCK, TMP); // chunks of one block of int8
+        k.tile4(d, r1 - r0, (4 * pc) / Q8_BLOCK, 4, TMP); // the block scales, one float each
+      }
     }
   }
 
@@ -223,9 +250,13 @@ export class ComputeThread {
       }
       const m = Math.min(rb, rows - i0);
       const wp = w.ptr + i0 * cols * BYTES[w.dtype];
-      if (w.dtype === "Q8_0") {
-        const q8 = w.tiled ? k.q8MatmulTiled : k.q8Matmul;
-        q8(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * nt * cols, Y, m, cols, nt, m);
+      if (w.dtype === "Q8_0" && w.tiled) {
+        for (let j = 0; j < w.panels; j++) {
+          const { q, d, pc } = q8Panel(w, j, i0);
+          k.q8MatmulTiled(q, d, XP + 2 * j * pc, XP + 2 * nt * cols + (4 * j * pc) / Q8_BLOCK, Y, m, pc, nt, m, cols, j > 0 ? 1 : 0);
+        }
+      } else if (w.dtype === "Q8_0") {
+        k.q8Matmul(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * nt * cols, Y, m, cols, nt, m);
       } else if (w.tiled) {
         if (nt > 1) k.f16MatmulTiled(wp, XP, Y, m, cols, nt, m, TMP, fast ? 1 : 0);
         else if (fast) k.f16MatvecTiled(wp, XP, Y, m, cols);

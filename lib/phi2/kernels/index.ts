@@ -23,7 +23,7 @@ import { Worker } from "node:worker_threads";
 import { Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
 import { Ctrl, ERROR_SLOT, MAX_CALLS, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, wasmPath } from "./wasm";
-import { ComputeThread } from "./compute";
+import { ComputeThread, q8Panels } from "./compute";
 import { DTYPE_BYTES } from "../dtypes";
 
 export { measureReadBandwidth, type Bandwidth } from "./bandwidth";
@@ -185,10 +185,14 @@ class WasmMatmul implements MatmulBackend {
       const scales = scaleBytes ? arena.alloc(scaleBytes) : 0;
       let rowStart = f16 ? arena.alloc(4 * (rows + 1)) : 0;
 
+      // fp16 and Q8_0 kernels read 4 rows as one sequential stream when the shape allows (assembly/tiled.ts)
+      const tiled = (held === "F16" || held === "Q8_0") && rows % 4 === 0 && cols % 8 === 0;
+      const panels = held === "Q8_0" && tiled ? q8Panels(cols) : 1;
+
       // 1. the compute threads fill their rows in parallel (and count fp16 subnormals per row)
       const fillMessage = (i: number, id: number, copy: boolean): { msg: FillMessage; transfer?: ArrayBuffer[] } => {
         const [r0, r1] = this.slice(i, rows);
-        const base = { type: "fill" as const, id, name: spec.name, arena: ai, ptr, dtype, held, scales, cols, r0, r1, counts: rowStart };
+        const base = { type: "fill" as const, id, name: spec.name, arena: ai, ptr, dtype, held, scales, rows, cols, panels, r0, r1, counts: rowStart };
         let src: FillMessage["source"];
         let transfer: ArrayBuffer[] | undefined;
         if (source.kind === "bytes" && !copy) {
@@ -211,9 +215,7 @@ class WasmMatmul implements MatmulBackend {
         (i, id) => fillMessage(i, id, true),
         () => ({ type: "done", id: 0, ...this.self.fill(fillMessage(me, 0, false).msg) }),
       );
-      // fp16 and Q8_0 kernels read 4 rows as one sequential stream when the shape allows (assembly/tiled.ts)
-      const tiled = (held === "F16" || held === "Q8_0") && rows % 4 === 0 && cols % 8 === 0;
-      const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite: filled.every((r) => r.type === "done" && r.finite), tiled };
+      const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite: filled.every((r) => r.type === "done" && r.finite), tiled, panels };
 
       // 2. fp16 subnormals: per-row counts → row starts, room for the sparse lists, then the workers move them there
       const total = filled.reduce((s, r) => s + (r.type === "done" ? r.count : 0), 0);

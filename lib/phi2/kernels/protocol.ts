@@ -63,6 +63,7 @@ export interface WeightMeta {
   cols: number;
   finite: boolean; // F16 without inf/NaN: the fast kernel applies
   tiled: boolean; // F16 or Q8_0 in the tiled layout (rows in groups of 4, interleaved: see assembly/tiled.ts)
+  panels: number; // Q8_0: column panels, each its own [rows, cols/panels] matrix (see compute.ts); else 1
   sparse?: { rowStart: number; colIdx: number; vals: number }; // F16 subnormals (see matvec.ts)
 }
 
@@ -84,7 +85,9 @@ export interface FillMessage {
   dtype: Dtype; // the source's
   held: HeldDtype; // dtype, or what to convert it to
   scales: number; // Q8_0: where the block scales go
+  rows: number; // the whole weight's
   cols: number;
+  panels: number; // Q8_0: column panels (WeightMeta.panels)
   r0: number;
   r1: number;
   counts: number; // F16 held as F16: u32 per row, written at counts + 4·r

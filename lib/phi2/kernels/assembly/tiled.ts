@@ -224,19 +224,22 @@ export function f16MatmulTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i
 
 /**
  * Tiled Q8_0 weights (wq int8, wd block scales, both tiled) · quantized x (xq int16
- * [T, cols], xd float32 [T, cols/32], natural order), T tokens: y[t·yStride + r].
+ * [T, xStride], xd float32 [T, xStride/32], natural order; the weight's cols are
+ * x's first cols), T tokens: y[t·yStride + r], or added to y when `accumulate`.
  * The 4 rows' exact integer block sums come out as one i32x4, so each block costs
  * one convert and one multiply by (the 4 rows' scales × x's scale) for all 4 rows.
+ * A wide matrix is held as column panels (see compute.ts), one call each.
  */
-export function q8MatmulTiled(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32): void {
+export function q8MatmulTiled(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, xStride: i32, accumulate: i32): void {
   const nb = cols >> 5;
   for (let r = 0; r < rows; r += 4) {
     const q = wq + <usize>r * <usize>cols; // the group's 4 · cols bytes
     const d = wd + <usize>r * (<usize>nb << 2);
     for (let t = 0; t < T; t++) {
-      const xt = xq + (<usize>t * <usize>cols << 1);
-      const dt = xd + (<usize>t * <usize>nb << 2);
-      let acc = f32x4.splat(0); // [4 rows]
+      const xt = xq + (<usize>t * <usize>xStride << 1);
+      const dt = xd + (<usize>t * <usize>(xStride >> 5) << 2);
+      const yt = y + ((<usize>t * <usize>yStride + <usize>r) << 2);
+      let acc = accumulate ? v128.load(yt) : f32x4.splat(0); // [4 rows]
       let p = q;
       let pd = d;
       for (let b = 0; b < nb; b++) {
@@ -248,7 +251,7 @@ export function q8MatmulTiled(wq: usize, wd: usize, xq: usize, xd: usize, y: usi
         p += 128;
         pd += 16;
       }
-      v128.store(y + ((<usize>t * <usize>yStride + <usize>r) << 2), acc);
+      v128.store(yt, acc);
     }
   }
 }

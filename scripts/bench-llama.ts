@@ -8,11 +8,12 @@
 // node-llama-cpp is ESM and optional: it is imported by name at run time, so this
 // file compiles and the bench runs (printing our row alone) when it is absent.
 
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { PhiConfig } from "../lib/phi2";
-import { writePhi2GgufRandom, type MatrixType } from "./gguf-phi2";
+import { existsInFolder, fileInFolder, openRegular, SafetensorsModel, type PhiConfig } from "../lib/phi2";
+import { writePhi2GgufFromFolder, writePhi2GgufRandom, type MatrixType } from "./gguf-phi2";
 import { ROOT } from "./root";
 
 /** The part of node-llama-cpp's API used here (3.x). */
@@ -137,7 +138,108 @@ export function benchGgufPath(layers: number, type: MatrixType, seed = 1): strin
 }
 
 /**
- * `npm run bench -- phi2 --vs llama.cpp`: the same random weights as GGUF, llama.cpp
+ * The files a load of the model folder `dir` reads: its small JSON files and each
+ * safetensors shard the index names. The shard list is SafetensorsModel.open's
+ * (every name checked to be a plain file inside `dir`), not a glob of the folder.
+ */
+export function folderFiles(dir: string): { shards: string[]; small: string[] } {
+  const st = SafetensorsModel.open(dir);
+  try {
+    const shards = [...new Set([...st.tensors.values()].map((t) => t.file))].sort();
+    const names = ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors.index.json"];
+    const small = names.filter((n) => existsInFolder(dir, n)).map((n) => fileInFolder(dir, n));
+    return { shards, small };
+  } finally {
+    st.close();
+  }
+}
+
+/**
+ * Where the bench keeps the GGUF of the model folder `dir` between runs: the name
+ * carries a short hash of the folder's real path and each file's name, size and
+ * mtime (shards, config and tokenizer: all go into the GGUF), so a changed folder
+ * gets a new file instead of a stale one.
+ */
+export function benchGgufPathForFolder(dir: string, type: MatrixType): string {
+  const real = fs.realpathSync(dir);
+  const { shards, small } = folderFiles(dir);
+  const h = createHash("sha256").update(real);
+  for (const f of [...shards, ...small]) {
+    const s = fs.statSync(f);
+    h.update(`\0${path.basename(f)}\0${s.size}\0${s.mtimeMs}`);
+  }
+  h.update(`\0${type}`);
+  const name = path.basename(real).replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 40);
+  return path.join(os.tmpdir(), "phi2-bench-gguf", `phi2-folder-${name}-${h.digest("hex").slice(0, 12)}-${type}-v1.gguf`);
+}
+
+/**
+ * Read `files` once, start to end (64 MiB at a time into one buffer), so that a
+ * load timed next finds them in the page cache. Returns the bytes and seconds.
+ */
+export function readThrough(files: readonly string[]): { bytes: number; seconds: number } {
+  const buf = Buffer.allocUnsafe(64 * 2 ** 20);
+  const t0 = performance.now();
+  let bytes = 0;
+  for (const f of files) {
+    const fd = openRegular(f);
+    try {
+      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) bytes += n;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return { bytes, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** One line saying that `what` was read once so the timed load finds it in the page cache. */
+export function warmLine(what: string, r: { bytes: number; seconds: number }): string {
+  return `read ${what} once (${(r.bytes / 1e9).toFixed(2)} GB in ${r.seconds.toFixed(1)} s): the load below is timed with the files in the page cache`;
+}
+
+/** The GGUF of PhiModel.random's weights for `config`, written once (benchGgufPath). */
+function ggufOfRandom(config: PhiConfig, type: MatrixType, log: (line: string) => void): string {
+  const file = benchGgufPath(config.numLayers, type);
+  if (fs.existsSync(file)) log(`llama.cpp: reusing ${file} (${(fs.statSync(file).size / 1e9).toFixed(2)} GB)`);
+  else {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    log(`llama.cpp: writing the same random weights as ${type} GGUF to ${file}…`);
+    const tokenizer = JSON.parse(fs.readFileSync(path.join(ROOT, "tests", "fixtures", "tiny-phi", "tokenizer.json"), "utf8")); // phi-2's tokenizer
+    const t0 = performance.now();
+    const bytes = writePhi2GgufRandom(config, tokenizer, file, type);
+    log(`  ${(bytes / 1e9).toFixed(2)} GB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  return file;
+}
+
+/**
+ * The GGUF of the model folder `dir`, written once per version of its files
+ * (benchGgufPathForFolder). Written under a temporary name and renamed, so a run
+ * stopped half-way leaves no truncated file to be reused.
+ */
+export function ggufOfFolder(dir: string, config: PhiConfig, type: MatrixType, log: (line: string) => void): string {
+  const file = benchGgufPathForFolder(dir, type);
+  if (fs.existsSync(file)) {
+    log(`llama.cpp: reusing ${file} (${(fs.statSync(file).size / 1e9).toFixed(2)} GB, written earlier from ${dir})`);
+    return file;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  log(`llama.cpp: writing the weights of ${dir} as ${type} GGUF to ${file}…`);
+  const partial = `${file}.partial-${process.pid}`;
+  const t0 = performance.now();
+  try {
+    const bytes = writePhi2GgufFromFolder(dir, config, partial, type);
+    fs.renameSync(partial, file);
+    log(`  ${(bytes / 1e9).toFixed(2)} GB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  } finally {
+    fs.rmSync(partial, { force: true });
+  }
+  return file;
+}
+
+/**
+ * `npm run bench -- phi2 --vs llama.cpp`: the same weights as GGUF (random, or from
+ * the model folder with `folder`), llama.cpp
  * with the same prompt, threads and token count, both rows and the ratios printed
  * through `log`. Returns the JSON fields to add (ratios: ours ÷ llama.cpp as speeds,
  * i.e. tokens/s for decode and 1/seconds for prefill and load: ≥ 1 means ours is at
@@ -150,6 +252,8 @@ export async function compareWithLlamaCpp(o: {
   promptIds: readonly number[];
   newTokens: number;
   ours: OursRow;
+  /** The model folder our row loaded (its GGUF is written from it); without it, PhiModel.random's weights. */
+  folder?: string;
   log(line: string): void;
   /** How node-llama-cpp is found (tests pass one that finds nothing). */
   loader?: typeof loadNodeLlamaCpp;
@@ -160,16 +264,10 @@ export async function compareWithLlamaCpp(o: {
     log(`\nllama.cpp: not run — ${m.why}. Our row above stands alone.`);
     return { llama_cpp: null, llama_cpp_missing: m.why };
   }
-  const file = benchGgufPath(o.config.numLayers, o.type);
-  if (fs.existsSync(file)) log(`llama.cpp: reusing ${file} (${(fs.statSync(file).size / 1e9).toFixed(2)} GB)`);
-  else {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    log(`llama.cpp: writing the same random weights as ${o.type} GGUF to ${file}…`);
-    const tokenizer = JSON.parse(fs.readFileSync(path.join(ROOT, "tests", "fixtures", "tiny-phi", "tokenizer.json"), "utf8")); // phi-2's tokenizer
-    const t0 = performance.now();
-    const bytes = writePhi2GgufRandom(o.config, tokenizer, file, o.type);
-    log(`  ${(bytes / 1e9).toFixed(2)} GB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  }
+  const file = o.folder ? ggufOfFolder(o.folder, o.config, o.type, log) : ggufOfRandom(o.config, o.type, log);
+  // a folder run times both loads from the page cache: read the GGUF once, as bench-phi2 read the shards
+  const warm = o.folder ? readThrough([file]) : undefined;
+  if (warm) log(warmLine(file, warm));
   log(`llama.cpp (node-llama-cpp ${m.version}): load average before the run ${loadAverage().toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
   const r = await runLlamaCpp(m.lib, file, o.promptIds, o.newTokens + 1, o.threads);
   let same = 0;
@@ -182,7 +280,8 @@ export async function compareWithLlamaCpp(o: {
   const f = (v: number, d = 2) => v.toFixed(d);
   const row = (name: string, load: number, prefill: number, tps: number) => `  ${name.padEnd(26)} ${f(load, 2).padStart(8)} s ${f(prefill, 3).padStart(9)} s ${f(tps).padStart(10)}`;
   log("");
-  log(`side by side: phi-2 shapes (${o.config.numLayers} layers), the same random weights, ${o.promptIds.length}-token prompt, ${o.newTokens + 1} greedy tokens, ${o.threads} threads`);
+  const weights = o.folder ? `${o.config.numLayers} layers, the same weights from ${o.folder} (both loads from files in the page cache)` : `phi-2 shapes (${o.config.numLayers} layers), the same random weights`;
+  log(`side by side: ${weights}, ${o.promptIds.length}-token prompt, ${o.newTokens + 1} greedy tokens, ${o.threads} threads`);
   log(`  ${"".padEnd(26)} ${"load".padStart(10)} ${"prefill".padStart(11)} ${"tokens/s".padStart(10)}`);
   log(row("this course", o.ours.load_s, o.ours.prefill_s, o.ours.decode_tokens_per_s));
   log(row(`llama.cpp ${o.type} (${r.threads} thr.)`, r.load_s, r.prefill_s, r.decode_tokens_per_s));
@@ -192,6 +291,7 @@ export async function compareWithLlamaCpp(o: {
     llama_cpp: `node-llama-cpp ${m.version}`,
     llama_cpp_gguf: file,
     llama_cpp_gguf_type: o.type,
+    ...(warm ? { llama_cpp_gguf_read_bytes: warm.bytes, llama_cpp_gguf_read_s: warm.seconds } : {}),
     llama_cpp_threads: r.threads,
     llama_cpp_loadavg_1min_before: r.loadavg_1min_before,
     llama_cpp_load_s: r.load_s,

@@ -1,24 +1,28 @@
-// `npm run bench -- phi2 [--json] [--threads N] [--layers N] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--no-progress]`
+// `npm run bench -- phi2 [--json] [--threads N] [--layers N | --model DIR] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--no-progress]`
 //
 // phi-2's exact shapes (32 layers, hidden 2560, MLP 10240, vocab 51200, 32 heads)
 // with deterministic random weights, run through the real model code
 // (lib/phi2/model.ts: PhiModel.random + generate) on the worker/WebAssembly backend:
 //   1. this machine's read bandwidth (lib/phi2/kernels: measureReadBandwidth),
-//   2. load: weights generated inside the workers, in the weight dtype,
+//   2. load: weights generated inside the workers, in the weight dtype
+//      (--model DIR: loadPhi reads the folder's files instead, after one untimed read
+//      of each so that, like llama.cpp's mmap, the load is timed from the page cache),
 //   3. the article's 10-token prompt: prefill, then --new-tokens greedy decode steps,
 // and prints decode tokens/s beside the bandwidth bound: bandwidth ÷ bytes of
 // weight matrices read per token (every matrix once; the embedding is one row).
 // --dtype fp32 and q8 hold the same fp16 random weights as float32 or as int8
 // (Q8_0, quantized at load); q8 then also loads the fp16 model and prints the
 // error: max |Δlogit| and top-1 agreement over the prompt's positions.
+import * as fs from "node:fs";
 import * as os from "node:os";
+import * as path from "node:path";
 import {
-  argmax, createBackend, DTYPE_BYTES, generate, generateBatch, matmulMany, matrixBytesPerValue, measureReadBandwidth, PHI2_CONFIG, PhiModel,
-  type HoldDtype, type MatmulBackend, type PhiConfig, type WeightDtype, type WeightSpec,
+  argmax, createBackend, DTYPE_BYTES, generate, generateBatch, loadPhi, matmulMany, matrixBytesPerValue, measureReadBandwidth, PHI2_CONFIG, PhiModel,
+  readCheckedConfig, SafetensorsModel, type HoldDtype, type MatmulBackend, type PhiConfig, type WeightDtype, type WeightSpec,
 } from "../lib/phi2";
 import { withProgress } from "../lib/progress";
 import { ArgsError, defineCli, NO_PROGRESS_FLAG, runCli, type Values } from "./args";
-import { compareWithLlamaCpp } from "./bench-llama";
+import { compareWithLlamaCpp, folderFiles, readThrough, warmLine } from "./bench-llama";
 
 /** The article's prompt "Write a detailed analogy between mathematics and a lighthouse." in phi-2's
  *  tokenizer (tests/fixtures/tiny-phi/reference.json, input_ids). With random weights only the count matters. */
@@ -26,10 +30,14 @@ const ARTICLE_PROMPT_IDS = [16594, 257, 6496, 23970, 1022, 19473, 290, 257, 4637
 
 export const CLI = defineCli({
   program: "bench phi2",
-  usage: "usage: npm run bench -- phi2 [--json] [--threads N] [--layers N] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--batch LIST] [--vs llama.cpp] [--no-progress]",
+  usage: "usage: npm run bench -- phi2 [--json] [--threads N] [--layers N | --model DIR] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--batch LIST] [--vs llama.cpp] [--no-progress]",
   flags: {
     threads: { type: "integer", min: 1, max: 64, help: `compute threads: this one and N − 1 workers (default: all ${os.availableParallelism()} cores)` },
     layers: { type: "integer", min: 1, max: 64, help: "decoder layers (default 32, phi-2's; fewer for a quick run)" },
+    model: {
+      type: "string", metavar: "DIR",
+      help: "load the weights from this model folder (config.json, safetensors, tokenizer.json) instead of random ones; its files are read once first, so the load is timed from the page cache",
+    },
     "new-tokens": { type: "integer", min: 1, max: 2000, default: 16, help: "greedy decode steps after the prefill" },
     dtype: {
       type: "enum", choices: ["fp16", "bf16", "fp32", "q8"], default: "fp16", ignoreCase: true,
@@ -133,12 +141,61 @@ function randomModel(config: PhiConfig, backend: MatmulBackend, stored: WeightDt
   );
 }
 
+/** A model folder, checked before anything is measured. */
+interface Folder {
+  dir: string;
+  /** Its config.json, checked against the tensors (it decides the layers). */
+  config: PhiConfig;
+  /** Every file a load reads: the JSON files and each shard the index names. */
+  files: string[];
+  /** The matrices' dtype(s) in the files, e.g. "F16". */
+  stored: string;
+  /** KV-cache positions the run needs (loadPhi's memory estimate). */
+  positions: number;
+}
+
+/**
+ * Open and check the model folder `dir` (headers and config only: no weight is read).
+ * The prompt is phi-2 tokenizer ids, so a smaller vocabulary is refused here rather
+ * than failing inside the embedding lookup.
+ */
+function openFolder(dir: string, newTokens: number): Folder {
+  const st = SafetensorsModel.open(dir);
+  let config: PhiConfig, stored: string;
+  try {
+    config = readCheckedConfig(dir, st);
+    stored = [...new Set([...st.tensors.values()].filter((t) => t.shape.length === 2).map((t) => t.dtype))].join("/");
+  } finally {
+    st.close();
+  }
+  const configFile = path.join(dir, "config.json");
+  const top = Math.max(...ARTICLE_PROMPT_IDS);
+  if (top >= config.vocabSize) {
+    throw new Error(`${configFile}: vocab_size ${config.vocabSize}, but the article's prompt (phi-2 tokenizer ids) holds id ${top}: this benchmark needs phi-2's vocabulary (≥ ${top + 1} ids)`);
+  }
+  const positions = ARTICLE_PROMPT_IDS.length + newTokens + 1;
+  if (positions > config.maxPositions) {
+    const most = config.maxPositions - ARTICLE_PROMPT_IDS.length - 1;
+    throw new ArgsError(`--new-tokens ${newTokens} with the ${ARTICLE_PROMPT_IDS.length}-token prompt needs ${positions} positions, more than max_position_embeddings ${config.maxPositions} (${configFile}): at most ${most}`, "--new-tokens");
+  }
+  const { shards, small } = folderFiles(dir);
+  return { dir, config, files: [...small, ...shards], stored, positions };
+}
+
+/** loadPhi from the folder into `backend` (ours, timed), with the progress bar randomModel draws. */
+async function folderModel(folder: Folder, backend: MatmulBackend, hold: HoldDtype, showProgress: boolean, label = "weights"): Promise<PhiModel> {
+  const loaded = await withProgress({ label, enabled: showProgress }, (bar) => loadPhi(folder.dir, { backend, hold, positions: folder.positions, onProgress: bar }));
+  return loaded.model;
+}
+
 /** The checked flags (throws ArgsError). */
 export function argsOf(values: Values<typeof CLI.flags>) {
+  if (values.model !== undefined) checkModelFlags(values);
   const batch = values.batch === undefined ? [] : values.batch.split(",").map((v) => v.trim());
   if (batch.some((b) => !/^\d+$/.test(b) || Number(b) < 1 || Number(b) > 64))
     throw new ArgsError(`--batch must be a comma-separated list of whole numbers in [1, 64], got "${values.batch}"`, "--batch");
   return {
+    model: values.model,
     vs: values.vs,
     batch: batch.map(Number),
     json: values.json,
@@ -151,13 +208,34 @@ export function argsOf(values: Values<typeof CLI.flags>) {
   };
 }
 
+/** --model DIR: a directory that exists, and no flag the folder decides (its layers, its dtype). */
+function checkModelFlags(values: Values<typeof CLI.flags>): void {
+  if (values.layers !== undefined) throw new ArgsError("--layers cannot be used with --model: the folder's config.json decides the layers", "--layers");
+  if (values.dtype === "bf16") throw new ArgsError("--dtype bf16 cannot be used with --model: a folder's fp16 weights cannot be held as bf16 (use fp16, fp32 or q8)", "--dtype");
+  const dir = values.model!;
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ArgsError(`--model ${dir}: no such directory`, "--model");
+}
+
 export function main(argv: string[]): Promise<number> {
   return runCli(CLI, argv, (p) => bench(argsOf(p.values)), undefined, "npm run bench -- phi2 --help");
 }
 
 async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
-  const { threads, layers, newTokens, dtype } = args;
+  const { threads, newTokens, dtype } = args;
   const log = (s: string) => (args.json ? process.stderr : process.stdout).write(s + "\n");
+
+  // 0. a model folder is checked (headers, config, prompt ids) before anything is measured
+  let folder: Folder | undefined;
+  if (args.model !== undefined) {
+    try {
+      folder = openFolder(args.model, newTokens);
+    } catch (e) {
+      if (e instanceof ArgsError) throw e; // a flag against the folder's limits: exit 2
+      process.stderr.write(`bench phi2: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  const layers = folder ? folder.config.numLayers : args.layers;
 
   // 1. bandwidth, before the weights take memory
   log(`measuring read bandwidth (${threads} threads, 2 GiB)…`);
@@ -165,14 +243,26 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
 
   // 2. load
   log(`load average before our run: ${os.loadavg()[0].toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
-  const config = { ...PHI2_CONFIG, numLayers: layers };
+  const config = folder?.config ?? { ...PHI2_CONFIG, numLayers: layers };
   const backend = new Timed(await createBackend(args.backend, { threads }));
   const { stored, hold } = DTYPES[dtype];
-  log(`loading phi-2 shapes (${layers} layers) with random ${stored} weights held as ${hold} in ${backend.name}…`);
+  let warm: { bytes: number; seconds: number } | undefined;
+  if (folder) {
+    warm = readThrough(folder.files);
+    log(warmLine(`the ${folder.files.length} files of ${folder.dir}`, warm));
+    log(`loading ${folder.dir} (${layers} layers, ${folder.stored} weights held as ${hold}) in ${backend.name} from files in the page cache…`);
+  } else log(`loading phi-2 shapes (${layers} layers) with random ${stored} weights held as ${hold} in ${backend.name}…`);
   const firstTouch = firstTouchCpuSPerGB();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const model = await randomModel(config, backend, stored, hold, args.progress);
+  let model: PhiModel;
+  try {
+    model = folder ? await folderModel(folder, backend, hold, args.progress) : await randomModel(config, backend, stored, hold, args.progress);
+  } catch (e) {
+    if (!folder) throw e;
+    process.stderr.write(`bench phi2: ${(e as Error).message}\n`); // e.g. the memory check's refusal, naming the folder
+    return 1;
+  }
   const loadS = (performance.now() - t0) / 1000;
   const loadCpu = process.cpuUsage(cpu0);
   const bytesPerToken = backend.weightBytes(); // every matrix is read once per token
@@ -227,14 +317,21 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       log("q8 error: the prompt's logits against the fp16 model…");
       const mine = await model.forward(ARTICLE_PROMPT_IDS, model.newCache(), { allLogits: true });
       await model.close();
-      const fp16 = await randomModel(config, await createBackend(args.backend, { threads }), stored, "stored", args.progress, "fp16 weights");
+      const fp16Backend = await createBackend(args.backend, { threads });
+      const fp16 = folder
+        ? await folderModel(folder, fp16Backend, "stored", args.progress, "fp16 weights")
+        : await randomModel(config, fp16Backend, stored, "stored", args.progress, "fp16 weights");
       const theirs = await fp16.forward(ARTICLE_PROMPT_IDS, fp16.newCache(), { allLogits: true });
       await fp16.close();
       const c = compareLogits(mine, theirs, ARTICLE_PROMPT_IDS.length);
       error = { max_abs_dlogit: c.maxAbs, top1_agree: c.same, positions: ARTICLE_PROMPT_IDS.length };
     }
+    const forward = "generate (real forward pass: matmuls, LayerNorm, rotary, attention over the KV cache, GELU)";
     const result = {
-      measured: "lib/phi2/model.ts PhiModel.random + generate (real forward pass: matmuls, LayerNorm, rotary, attention over the KV cache, GELU)",
+      measured: folder ? `lib/phi2/load.ts loadPhi + ${forward}` : `lib/phi2/model.ts PhiModel.random + ${forward}`,
+      weights: folder ? "folder" : "random",
+      model_dir: folder?.dir ?? null,
+      ...(warm ? { page_cache_read_bytes: warm.bytes, page_cache_read_s: warm.seconds } : {}),
       backend: backend.name,
       dtype,
       held_as: hold,
@@ -261,12 +358,14 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       matmul_call_overhead_us: overheadUs,
       ...(batchRows.length ? { batch_decode: batchRows } : {}),
       decode_time_in_matmul: matmulShare,
+      greedy_ids: r.newIds,
       loadavg_1min: os.loadavg()[0],
     };
     if (!args.json) {
       const f = (v: number, d = 2) => v.toFixed(d);
       log("");
-      log(`phi-2 shapes, random ${stored} weights held as ${hold}, ${backend.name}, ${layers} layers (measured: ${result.measured})`);
+      const weights = folder ? `${folder.dir}: ${folder.stored} weights from files in the page cache,` : `phi-2 shapes, random ${stored} weights`;
+      log(`${weights} held as ${hold}, ${backend.name}, ${layers} layers (measured: ${result.measured})`);
       log(`  weights read per token   ${f(bytesPerToken / 1e9)} GB (${f(macs / 1e9)} GMAC)`);
       log(`  load                     ${f(loadS, 1)} s (${f(result.load_cpu_s, 1)} CPU s; fresh memory costs ${f(firstTouch, 2)} CPU s/GB just to touch once)`);
       for (const b of batchRows) log(`  batch of ${String(b.batch).padEnd(3)}             ${f(b.decode_tokens_per_s)} tokens/s in all (${b.steps} steps, ${f(b.decode_s / b.steps, 3)} s a step)`);
@@ -284,7 +383,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
     if (args.vs) {
       await model.close(); // free our copy of the weights before llama.cpp maps its own
       const ours = { load_s: loadS, prefill_s: r.prefillSeconds, decode_tokens_per_s: tps, ids: r.newIds };
-      vs = await compareWithLlamaCpp({ config, type: hold === "Q8_0" ? "Q8_0" : "F16", threads, promptIds: ARTICLE_PROMPT_IDS, newTokens, ours, log });
+      vs = await compareWithLlamaCpp({ config, type: hold === "Q8_0" ? "Q8_0" : "F16", threads, promptIds: ARTICLE_PROMPT_IDS, newTokens, ours, folder: folder?.dir, log });
     }
     if (args.json) console.log(JSON.stringify({ ...result, ...vs }));
     return 0;

@@ -26,7 +26,7 @@ import { compareWithLlamaCpp, folderFiles, readThrough, warmLine } from "./bench
 
 /** The article's prompt "Write a detailed analogy between mathematics and a lighthouse." in phi-2's
  *  tokenizer (tests/fixtures/tiny-phi/reference.json, input_ids). With random weights only the count matters. */
-const ARTICLE_PROMPT_IDS = [16594, 257, 6496, 23970, 1022, 19473, 290, 257, 46371, 13];
+export const ARTICLE_PROMPT_IDS = [16594, 257, 6496, 23970, 1022, 19473, 290, 257, 46371, 13];
 
 export const CLI = defineCli({
   program: "bench phi2",
@@ -213,7 +213,8 @@ function checkModelFlags(values: Values<typeof CLI.flags>): void {
   if (values.layers !== undefined) throw new ArgsError("--layers cannot be used with --model: the folder's config.json decides the layers", "--layers");
   if (values.dtype === "bf16") throw new ArgsError("--dtype bf16 cannot be used with --model: a folder's fp16 weights cannot be held as bf16 (use fp16, fp32 or q8)", "--dtype");
   const dir = values.model!;
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ArgsError(`--model ${dir}: no such directory`, "--model");
+  if (!fs.existsSync(dir)) throw new ArgsError(`--model ${dir}: no such directory`, "--model");
+  if (!fs.statSync(dir).isDirectory()) throw new ArgsError(`--model ${dir}: not a directory (give the model folder)`, "--model");
 }
 
 export function main(argv: string[]): Promise<number> {

@@ -214,8 +214,8 @@ function ggufOfRandom(config: PhiConfig, type: MatrixType, log: (line: string) =
 
 /**
  * The GGUF of the model folder `dir`, written once per version of its files
- * (benchGgufPathForFolder). Written under a temporary name and renamed, so a run
- * stopped half-way leaves no truncated file to be reused.
+ * (benchGgufPathForFolder; writeGguf renames a finished file into place, so a run
+ * stopped half-way leaves nothing to be reused).
  */
 export function ggufOfFolder(dir: string, config: PhiConfig, type: MatrixType, log: (line: string) => void): string {
   const file = benchGgufPathForFolder(dir, type);
@@ -225,15 +225,9 @@ export function ggufOfFolder(dir: string, config: PhiConfig, type: MatrixType, l
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   log(`llama.cpp: writing the weights of ${dir} as ${type} GGUF to ${file}…`);
-  const partial = `${file}.partial-${process.pid}`;
   const t0 = performance.now();
-  try {
-    const bytes = writePhi2GgufFromFolder(dir, config, partial, type);
-    fs.renameSync(partial, file);
-    log(`  ${(bytes / 1e9).toFixed(2)} GB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  } finally {
-    fs.rmSync(partial, { force: true });
-  }
+  const bytes = writePhi2GgufFromFolder(dir, config, file, type);
+  log(`  ${(bytes / 1e9).toFixed(2)} GB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return file;
 }
 

@@ -140,6 +140,12 @@ export class Progress {
   /** Percent of the last log line (-Infinity: none yet). */
   private lastPercent = -Infinity;
   private finished = false;
+  /** Ctrl-C while a terminal line is drawn: end the line, then die of SIGINT as without a bar. */
+  private readonly onSigint = (): void => {
+    process.removeListener("SIGINT", this.onSigint);
+    this.stream.write("\n");
+    process.kill(process.pid, "SIGINT");
+  };
 
   constructor(readonly opts: ProgressOptions) {
     this.now = opts.now ?? (() => performance.now() / 1000);
@@ -182,6 +188,7 @@ export class Progress {
     }
     if (t - this.lastDraw < this.redrawS && f < 1) return;
     this.lastDraw = t;
+    if (!this.shown && this.mode === "tty") process.on("SIGINT", this.onSigint);
     this.shown = true;
     if (this.mode === "live") this.live!.update(formatTtyLine(this.opts.label, this.state()));
     else this.stream.write(`\r${this.fit(formatTtyLine(this.opts.label, this.state()))}\x1b[K`);
@@ -194,6 +201,7 @@ export class Progress {
   finish(ok = true): void {
     if (this.finished) return;
     this.finished = true;
+    process.removeListener("SIGINT", this.onSigint);
     if (!this.shown) return;
     const line = formatFinalLine(this.opts.label, this.state(), ok);
     if (this.mode === "live") this.live!.done(line);

@@ -3,7 +3,8 @@
 // progress bar. Interrupted? Run it again: it resumes where it stopped.
 // (The same files as the article's `git clone https://huggingface.co/microsoft/phi-2`.)
 import * as path from "node:path";
-import { fetchModel, formatProgress, PHI2_REPO } from "../lib/phi2/fetch";
+import { fetchModel, PHI2_REPO } from "../lib/phi2/fetch";
+import { Progress } from "../lib/progress";
 import { defaultPhi2Dir } from "../lib/phi2/load";
 import { ArgsError, defineCli, runCli, exitWith } from "./args";
 import { ROOT } from "./root";
@@ -30,35 +31,28 @@ async function download(values: { dir?: string; repo: string; revision: string }
   if (!REPO_ID.test(values.repo) || values.repo.includes(".."))
     throw new ArgsError(`--repo must be OWNER/NAME (letters, digits, "-", "_", "."), got "${values.repo}"`, "--repo");
   const dir = path.resolve(values.dir ?? defaultPhi2Dir(ROOT));
-  const t0 = Date.now();
-  let last = 0, lastDone = 0, speed = 0, startDone: number | null = null;
+  // lib/progress: one redrawn line on a terminal, a line per 10 % in a log
+  const bar = new Progress({ label: "phi-2" });
   const tty = process.stderr.isTTY;
+  let bytes = 0;
   try {
-    await fetchModel({
+    const files = await fetchModel({
       repo: values.repo,
       revision: values.revision,
       dir,
-      log: (line) => process.stderr.write(`${tty ? "\r\x1b[K" : ""}${line}\n`),
-      onProgress: (done, total, file) => {
-        const now = Date.now();
-        if (startDone === null) startDone = done;
-        if (now - last < 250 && done < total) return; // 4 updates a second
-        speed = now > t0 ? ((done - startDone) / (now - t0)) * 1000 : 0; // average over this run
-        last = now;
-        lastDone = done;
-        const line = `${formatProgress(done, total, speed)} ${file}`;
-        process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
-      },
+      log: (line) => process.stderr.write(`${tty ? "\r\x1b[K" : ""}${line}\n`), // (a terminal's bar is redrawn below it)
+      onProgress: (done, total) => bar.update(done, total, total), // bytes of bytes
     });
+    bar.finish(true);
+    bytes = files.reduce((s, f) => s + f.size, 0);
   } catch (e) {
-    process.stderr.write("\n");
+    bar.finish(false);
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
     const why = cause ? ` (${cause.code ?? cause.message})` : "";
     console.error(`fetch-phi2: ${(e as Error).message}${why}\n(no network? run it again to resume; finished files are kept)`);
     return 1;
   }
-  process.stderr.write("\n");
-  console.log(`phi-2 is in ${dir} (${(lastDone / 1e9).toFixed(2)} GB). Try: npm run phi2 -- --model ${dir}`);
+  console.log(`phi-2 is in ${dir} (${(bytes / 1e9).toFixed(2)} GB). Try: npm run phi2 -- --model ${dir}`);
   return 0;
 }
 

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { fetchModel, formatProgress, gitBlobSha1File, LOCK_NAME, lockFolder, planDownload, selectFiles, verifyFile, type HubClient, type HubEntry } from "../lib/phi2/fetch";
+import { fetchModel, gitBlobSha1File, LOCK_NAME, lockFolder, planDownload, selectFiles, verifyFile, type HubClient, type HubEntry } from "../lib/phi2/fetch";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "phi2-fetch-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -36,12 +36,6 @@ test("planDownload: resume from the .part's size, start over when it is too big,
   expect(planDownload(100, null, 140)).toMatchObject({ action: "download", offset: 0 });
   expect(planDownload(100, 100, null)).toEqual({ action: "done" });
   expect(planDownload(100, 60, null)).toMatchObject({ action: "download", offset: 0 });
-});
-
-test("formatProgress", () => {
-  expect(formatProgress(3.36e9, 5.6e9, 25e6, 10)).toBe("[██████░░░░] 60.0% 3.36 GB / 5.60 GB · 25.0 MB/s · 1m30s left");
-  expect(formatProgress(0, 5.6e9, 0, 4)).toBe("[░░░░] 0.0% 0 B / 5.60 GB · – · ? left");
-  expect(formatProgress(5.6e9, 5.6e9, 1e8, 4)).toBe("[████] 100.0% 5.60 GB / 5.60 GB · 100.0 MB/s · 0s left");
 });
 
 test("git blob sha1 is git's (`git hash-object` of 'hello\\n' is ce0136…)", async () => {

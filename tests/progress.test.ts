@@ -1,4 +1,5 @@
 // lib/progress: the text of the bar and when it is written, on a fake clock and a fake stream.
+import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadPhi } from "../lib/phi2";
@@ -223,5 +224,28 @@ describe("loadPhi drives the bar (tiny-phi fixture, js backend)", () => {
     expect(loaded.estimate.matrices).toBe(total * 4); // the js backend holds fp32
     for (let i = 1; i < calls.length; i++) expect(calls[i][0]).toBeGreaterThan(calls[i - 1][0]);
     expect(s.writes.at(-1)).toMatch(new RegExp(`^weights: ${(total * 4 / 1e9).toFixed(2).replace(".", "\\.")} GB in \\d+\\.\\d s`));
+  });
+});
+
+describe("Ctrl-C while a terminal bar is drawn", () => {
+  it("ends the bar's line, then the process dies of SIGINT as it would without a bar", async () => {
+    // a child draws a bar on a "terminal" (stderr, marked as a TTY), says ready, and waits
+    const lib = path.join(__dirname, "..", "dist", "lib", "progress.js");
+    const script = [
+      `const { Progress } = require(${JSON.stringify(lib)});`,
+      `const p = new Progress({ label: "weights", delayS: 0, redrawS: 0, live: null, stream: { isTTY: true, columns: 80, write: (s) => process.stderr.write(s) } });`,
+      `p.update(3, 10, 2e9);`,
+      `process.stdout.write("ready\\n");`,
+      `setInterval(() => {}, 1000);`,
+    ].join("\n");
+    const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve) => child.stdout.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()));
+    child.kill("SIGINT");
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on("exit", (c, s) => resolve([c, s])));
+    expect(signal).toBe("SIGINT");
+    expect(code).toBeNull();
+    expect(stderr).toMatch(/^\rweights \[.*30 %.*\x1b\[K\n$/s); // the drawn line, ended
   });
 });

@@ -100,23 +100,6 @@ function fmtBytes(b: number): string {
   return `${b} B`;
 }
 
-function fmtDuration(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  s = Math.round(s);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(sec).padStart(2, "0")}s` : `${sec}s`;
-}
-
-/** "[██████░░░░] 60.0% 3.36 GB / 5.60 GB · 25.0 MB/s · 1m30s left" */
-export function formatProgress(done: number, total: number, bytesPerSecond: number, width = 24): string {
-  const frac = total > 0 ? Math.min(1, done / total) : 1;
-  const full = Math.round(frac * width);
-  const bar = "█".repeat(full) + "░".repeat(width - full);
-  const speed = bytesPerSecond > 0 ? `${fmtBytes(bytesPerSecond)}/s` : "–";
-  const eta = bytesPerSecond > 0 ? fmtDuration((total - done) / bytesPerSecond) : "?";
-  return `[${bar}] ${(frac * 100).toFixed(1)}% ${fmtBytes(done)} / ${fmtBytes(total)} · ${speed} · ${eta} left`;
-}
-
 /** sha256 (hex) of a file, streamed (phi-2's shards are GBs). */
 export async function sha256File(file: string): Promise<string> {
   const h = createHash("sha256");

@@ -9,7 +9,7 @@
 // 1-D tensors (biases, norms) are F32; matrices F16 or Q8_0.
 
 import * as path from "node:path";
-import { floatToHalf, fillRandomF16, fillRandomF32, halfToFloat, readFolderText, SafetensorsModel, type PhiConfig } from "../lib/phi2";
+import { decodeToF32, floatToHalf, fillRandomF16, fillRandomF32, readFolderText, SafetensorsModel, type PhiConfig } from "../lib/phi2";
 import { GGML_BLOCK, quantizeQ8_0, writeGguf, type GgmlType, type GgufTensor, type GgufValue } from "./gguf";
 
 export type MatrixType = "F16" | "Q8_0";
@@ -146,7 +146,7 @@ export function writePhi2GgufFromFolder(dir: string, config: PhiConfig, out: str
         shape: t.shape,
         rows: (r0, r1) => {
           if (t.dtype === "F32") return new Float32Array(raw(r0, r1).slice().buffer);
-          if (t.dtype === "F16") return Float32Array.from(new Uint16Array(raw(r0, r1).slice().buffer), halfToFloat);
+          if (t.dtype === "F16") return decodeToF32(raw(r0, r1), "F16"); // by table: Float32Array.from(…, halfToFloat) is 15× slower
           // BF16: the top 16 bits of a float32
           return new Float32Array(Uint32Array.from(new Uint16Array(raw(r0, r1).slice().buffer), (u) => u << 16).buffer);
         },
@@ -159,6 +159,11 @@ export function writePhi2GgufFromFolder(dir: string, config: PhiConfig, out: str
   } finally {
     st.close();
   }
+}
+
+/** fp16 bits as float32 values, decoded by table (lib/phi2 decodeToF32). */
+function f16ToF32(h: Uint16Array): Float32Array {
+  return decodeToF32(new Uint8Array(h.buffer, h.byteOffset, h.byteLength), "F16");
 }
 
 /**
@@ -175,7 +180,7 @@ export function writePhi2GgufRandom(config: PhiConfig, tokenizerJson: unknown, o
     const s = next++;
     const scale = 1 / Math.sqrt(cols);
     const f16Rows = (r0: number, r1: number) => fillRandomF16(new Uint16Array((r1 - r0) * cols), s, scale, r0 * cols);
-    sources.push({ name: `${name}.weight`, shape: [rows, cols], f16Rows, rows: (r0, r1) => Float32Array.from(f16Rows(r0, r1), halfToFloat) });
+    sources.push({ name: `${name}.weight`, shape: [rows, cols], f16Rows, rows: (r0, r1) => f16ToF32(f16Rows(r0, r1)) });
     sources.push({ name: `${name}.bias`, shape: [rows], rows: () => new Float32Array(rows) });
   };
   const norm = (name: string): void => {

@@ -89,6 +89,11 @@ describe("KVCache.attend against the definition", () => {
     expect(() => cache.write(0, 4, row, row, 1)).toThrow(/position 4 not reserved \(capacity 4\)/);
   });
 
+  test("a cache larger than one wasm memory (4 GiB) is refused, naming the positions and the limit", () => {
+    // 64 layers × 2 × 16384 floats × 4 bytes = 8 MiB a position: 600 positions are 5 GB
+    expect(() => new KVCache(config(64, 64, 256, 64, 2048), 600)).toThrow(/KV cache: 600 positions need \d+ bytes, more than one wasm memory holds \(4294901760 bytes\)/);
+  });
+
   test("the cache grows to max_position_embeddings and no further than asked", () => {
     const c = config(2, 2, 8, 2, 40);
     const cache = new KVCache(c, 16);

@@ -11,8 +11,8 @@
 // Layout. Each cache has its own wasm memory, freed with the cache: a small scratch
 // (one query, one output, the scores), then for each layer its keys [capacity, width]
 // and its values [capacity, width], so that one layer's positions are one
-// contiguous read (spread out, position by position, the same reads ran at a third
-// of the speed). Growing moves everything into a new, larger memory.
+// contiguous read (laid out position by position, the same reads took about twice as
+// long in decode). Growing moves everything into a new, larger memory.
 
 import type { PhiConfig } from "./config";
 import { Arena, kernelModule, MAX_ARENA_BYTES, PAGE } from "./kernels/wasm";
@@ -29,7 +29,7 @@ export class KVCache {
   private arena!: Arena;
   private q = 0; // byte addresses in the arena: one query [numHeads · headDim]
   private out = 0; // one output [numHeads · headDim]
-  private scores = 0; // [numHeads, maxPositions]
+  private scores = 0; // [numHeads, capacity]
   private base = 0; // layer 0's keys
 
   constructor(private readonly config: PhiConfig, capacity: number) {
@@ -44,16 +44,16 @@ export class KVCache {
     const { numHeads, headDim, maxPositions } = this.config;
     const cap = Math.max(n, Math.min(2 * this.capacity, maxPositions));
     const layersBytes = 8 * this.numLayers * this.width * cap;
-    const scratchBytes = 4 * (2 * numHeads * headDim + numHeads * maxPositions) + 64;
+    const scratchBytes = 4 * (2 * numHeads * headDim + numHeads * cap) + 64;
     const total = Math.ceil((PAGE + scratchBytes + layersBytes) / PAGE) * PAGE;
     if (total > MAX_ARENA_BYTES) {
-      throw new Error(`KV cache: ${cap} positions need ${layersBytes} bytes, more than one wasm memory holds (${MAX_ARENA_BYTES} bytes)`);
+      throw new Error(`KV cache: ${cap} positions need ${total} bytes, more than one wasm memory holds (${MAX_ARENA_BYTES} bytes)`);
     }
     const old = this.capacity > 0 ? { arena: this.arena, base: this.base, capacity: this.capacity } : null;
     this.arena = new Arena(kernelModule(), { slots: 0, maxBytes: total });
     this.q = this.arena.alloc(4 * numHeads * headDim);
     this.out = this.arena.alloc(4 * numHeads * headDim);
-    this.scores = this.arena.alloc(4 * numHeads * maxPositions);
+    this.scores = this.arena.alloc(4 * numHeads * cap);
     this.base = this.arena.alloc(layersBytes);
     // Touch every page now: the OS maps memory on first write, which costs ~3.4 s/GB
     // on this VM and would otherwise land in the decode steps (655 KB of fresh rows

@@ -140,17 +140,18 @@ export function benchGgufPath(layers: number, type: MatrixType, seed = 1): strin
 /**
  * The files a load of the model folder `dir` reads: its small JSON files and each
  * safetensors shard the index names. The shard list is SafetensorsModel.open's
- * (every name checked to be a plain file inside `dir`), not a glob of the folder.
+ * (every name checked to be a plain file inside `dir`), not a glob of the folder;
+ * `opened`: that model already open (left open), else it is opened here and closed.
  */
-export function folderFiles(dir: string): { shards: string[]; small: string[] } {
-  const st = SafetensorsModel.open(dir);
+export function folderFiles(dir: string, opened?: SafetensorsModel): { shards: string[]; small: string[] } {
+  const st = opened ?? SafetensorsModel.open(dir);
   try {
     const shards = [...new Set([...st.tensors.values()].map((t) => t.file))].sort();
     const names = ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors.index.json"];
     const small = names.filter((n) => existsInFolder(dir, n)).map((n) => fileInFolder(dir, n));
     return { shards, small };
   } finally {
-    st.close();
+    if (!opened) st.close();
   }
 }
 

@@ -161,10 +161,12 @@ interface Folder {
  */
 function openFolder(dir: string, newTokens: number): Folder {
   const st = SafetensorsModel.open(dir);
-  let config: PhiConfig, stored: string;
+  let config: PhiConfig, stored: string, files: string[];
   try {
     config = readCheckedConfig(dir, st);
     stored = [...new Set([...st.tensors.values()].filter((t) => t.shape.length === 2).map((t) => t.dtype))].join("/");
+    const { shards, small } = folderFiles(dir, st); // (the headers just read, not opened again)
+    files = [...small, ...shards];
   } finally {
     st.close();
   }
@@ -178,8 +180,7 @@ function openFolder(dir: string, newTokens: number): Folder {
     const most = config.maxPositions - ARTICLE_PROMPT_IDS.length - 1;
     throw new ArgsError(`--new-tokens ${newTokens} with the ${ARTICLE_PROMPT_IDS.length}-token prompt needs ${positions} positions, more than max_position_embeddings ${config.maxPositions} (${configFile}): at most ${most}`, "--new-tokens");
   }
-  const { shards, small } = folderFiles(dir);
-  return { dir, config, files: [...small, ...shards], stored, positions };
+  return { dir, config, files, stored, positions };
 }
 
 /** loadPhi from the folder into `backend` (ours, timed), with the progress bar randomModel draws. */

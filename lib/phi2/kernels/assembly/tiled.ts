@@ -146,6 +146,7 @@ export function f16MatmulTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i
       const kb = min(KB, cols - c0);
       const tmpEnd = tmp + (<usize>kb << 4); // 16 bytes per column: 4 rows of float32
       const p = g + (<usize>c0 << 3); // chunk c0/8, 64 bytes each
+      // (two calls, not convert(…, !fast): the flag must be a constant for the compiler to fold it)
       if (fast) convert(p, tmp, kb, false);
       else convert(p, tmp, kb, true);
       const xc = xp + (<usize>c0 << 2);

@@ -290,6 +290,97 @@ describe("wasm backend against scalar references", () => {
   });
 });
 
+/**
+ * gelu_new, 0.5·v·(1 + tanh(u)) with u = √(2/π)·(v + 0.044715·v³), in float64. For
+ * u < 0 as 0.5·v·(1 + tanh u) = v·e^(2u) / (1 + e^(2u)) (the same value): 1 + tanh(u)
+ * cancels to 0 for very negative v, and the relative error is the point here.
+ */
+function geluDefinition(v: number): number {
+  const u = Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3);
+  if (u >= 0) return 0.5 * v * (1 + Math.tanh(u));
+  const e = Math.exp(2 * u);
+  return (v * e) / (1 + e);
+}
+
+describe("bias and gelu_new after the product (the kernel threads' epilogue)", () => {
+  test("the wasm kernel against the float64 definition, over [-30, 30], at the extremes, and in the rows % 4 tail", () => {
+    const arena = new Arena(kernelModule());
+    const { XIN, XP } = arena.scratch(0);
+    const vs = [0, -0, 1e-30, -1e-30, 1e-3, -1e-3, 1e4, -1e4, 3e38, -3e38, NaN];
+    for (let v = -30; v <= 30; v += 0.0137) vs.push(v);
+    const rows = 11; // 2 SIMD groups and a tail of 3
+    const T = Math.ceil(vs.length / rows);
+    const bias = Float32Array.from({ length: rows }, (_, i) => (i - 5) * 0.25);
+    const y = new Float32Array(T * rows);
+    y.set(vs);
+    arena.f32(XIN, y.length).set(y);
+    arena.f32(XP, rows).set(bias);
+    arena.k.biasAct(XIN, XP, rows, T, 1);
+    const got = arena.f32(XIN, y.length);
+    let worst = 0;
+    for (let j = 0; j < y.length; j++) {
+      const pre = Math.fround(y[j] + bias[j % rows]);
+      const want = geluDefinition(pre);
+      if (Number.isNaN(pre)) {
+        expect(got[j]).toBeNaN();
+        continue;
+      }
+      if (!Number.isFinite(want)) {
+        expect(got[j]).toBe(want); // +3e38: v itself; −3e38: −0 (e^(−2u) overflows)
+        continue;
+      }
+      // float32 rounds u itself by a few ulp, which moves e^(−2u) by ≈ 2|u|·10^−7 relative
+      // (at v = −9, u = −35: 6·10^−6, where gelu is 10^−30); +1e-30: both 0 for any use
+      const u = Math.sqrt(2 / Math.PI) * (pre + 0.044715 * pre ** 3);
+      worst = Math.max(worst, Math.abs(got[j] - want) / ((Math.abs(want) + 1e-30) * (1 + Math.abs(u))));
+    }
+    expect(worst).toBeLessThan(1e-6);
+    // bias alone, no activation; and no bias at all
+    const few = Float32Array.from([-3, -1, -0.5, 0, 0.3, 1, 2.5, 4, 7, 0.01, -0.02]);
+    arena.f32(XIN, rows).set(few);
+    arena.k.biasAct(XIN, XP, rows, 1, 0);
+    expect(Array.from(arena.f32(XIN, rows))).toEqual(Array.from(few, (v, i) => Math.fround(v + bias[i])));
+    arena.f32(XIN, rows).set(few);
+    arena.k.biasAct(XIN, 0, rows, 1, 1);
+    for (let i = 0; i < rows; i++) expect(arena.f32(XIN, rows)[i]).toBeCloseTo(geluDefinition(few[i]), 6);
+  });
+
+  test("both backends: act(x·Wᵀ + b) with gelu_new and without, F16 and Q8_0, T = 1 and 7, uneven row blocks", async () => {
+    const wasm = await createWasmMatmul({ threads: 3 });
+    const js = new JsMatmul();
+    try {
+      for (const [rows, cols, hold] of [[37, 64, "stored"], [200, 96, "stored"], [200, 96, "Q8_0"]] as const) {
+        const r = rng(rows + cols);
+        const bias = Float32Array.from({ length: rows }, () => 2 * r() - 1);
+        for (const activation of [undefined, "gelu_new"] as const) {
+          const spec: WeightSpec = { name: "fc1", dtype: "F16", rows, cols, source: { kind: "random", seed: rows, scale: 0.3 }, hold, bias, activation };
+          const plain = { ...spec, bias: undefined, activation: undefined }; // the product alone, for the reference
+          const [hw, hj, hw0, hj0] = [await wasm.addWeight(spec), await js.addWeight(spec), await wasm.addWeight(plain), await js.addWeight(plain)];
+          for (const T of [1, 7]) {
+            const x = randomX(T, cols, T);
+            for (const [backend, h, h0] of [[wasm, hw, hw0], [js, hj, hj0]] as const) {
+              const pre = await backend.matmul(h0, x, T);
+              const y = await backend.matmul(h, x, T);
+              for (let i = 0; i < y.length; i++) {
+                const v = pre[i] + bias[i % rows];
+                const want = activation ? geluDefinition(v) : v;
+                expect(Math.abs(y[i] - want)).toBeLessThan(1e-5 * (1 + Math.abs(want)));
+              }
+            }
+          }
+        }
+      }
+      const bad: WeightSpec = { name: "fc9", dtype: "F16", rows: 4, cols: 8, source: { kind: "random", seed: 1, scale: 1 }, bias: new Float32Array(3) };
+      for (const backend of [wasm, js]) {
+        await expect(backend.addWeight(bad)).rejects.toThrow(/fc9: bias has 3 values, the weight has 4 rows/);
+        await expect(backend.addWeight({ ...bad, bias: undefined, activation: "relu" as "gelu_new" })).rejects.toThrow(/fc9: activation relu not supported/);
+      }
+    } finally {
+      await wasm.close();
+    }
+  });
+});
+
 describe("Q8_0 int8 weights", () => {
   test("quantizeQ8 follows Q8_0's rule: d = max|w|/127 rounded to fp16, q = round-half-even(w/d)", () => {
     const w = new Float32Array(32);

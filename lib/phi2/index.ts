@@ -1,5 +1,6 @@
 // phi-2 in TypeScript, from its published files. Read top to bottom:
 //   safetensors.ts → config.ts → tokenizer.ts → matmul.ts / matmul-js.ts → attention.ts → model.ts → generate.ts → load.ts
+export * from "./activation";
 export * from "./attention";
 export * from "./budget";
 export * from "./check";

@@ -5,7 +5,8 @@
 
 import * as fs from "node:fs";
 import { decodeToF32, DTYPE_BYTES } from "./f16";
-import type { MatmulBackend, WeightSpec } from "./matmul";
+import { biasAct } from "./activation";
+import { checkEpilogue, type Activation, type MatmulBackend, type WeightSpec } from "./matmul";
 import { q8Matmul, quantizeMatrix, type Q8Matrix } from "./q8";
 import { fillRandomBF16, fillRandomF16, fillRandomF32 } from "./random";
 
@@ -51,48 +52,54 @@ export function weightToF32(spec: WeightSpec): Float32Array {
 
 export class JsMatmul implements MatmulBackend {
   readonly name = "js f32 × 1 thread";
-  private weights: ({ W: Float32Array; rows: number; cols: number } | Q8Matrix)[] = [];
+  private weights: { m: { W: Float32Array; rows: number; cols: number } | Q8Matrix; bias?: Float32Array; activation?: Activation }[] = [];
 
   /** "stored" and "F32" both become float32 here (the stored values, exactly); "Q8_0" is quantized. */
   async addWeight(spec: WeightSpec): Promise<number> {
+    checkEpilogue(spec);
     const W = weightToF32(spec);
-    this.weights.push(spec.hold === "Q8_0" ? quantizeMatrix(W, spec.rows, spec.cols) : { W, rows: spec.rows, cols: spec.cols });
+    const m = spec.hold === "Q8_0" ? quantizeMatrix(W, spec.rows, spec.cols) : { W, rows: spec.rows, cols: spec.cols };
+    this.weights.push({ m, bias: spec.bias?.slice(), activation: spec.activation });
     return this.weights.length - 1;
   }
 
-  /** y[t, o] = Σ_i x[t, i] · W[o, i]   x: [T, in], W: [out, in] → y: [T, out] */
+  /** y[t, o] = act(Σ_i x[t, i] · W[o, i] + bias[o])   x: [T, in], W: [out, in] → y: [T, out] */
   async matmul(handle: number, x: Float32Array, T: number): Promise<Float32Array> {
     const w = this.weights[handle];
     if (!w) throw new Error(`JsMatmul: no weight with handle ${handle}`);
-    if (x.length !== T * w.cols) throw new Error(`JsMatmul: x has ${x.length} values, expected T=${T} × ${w.cols}`);
-    if ("q" in w) return q8Matmul(w, x, T);
-    const { W, rows, cols } = w;
-    const y = new Float32Array(T * rows);
-    for (let o = 0; o < rows; o++) {
-      const wo = o * cols;
-      for (let t = 0; t < T; t++) {
-        const xt = t * cols;
-        // four partial sums: shorter dependency chains, and fewer rounding steps in a row
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        let i = 0;
-        for (; i + 3 < cols; i += 4) {
-          s0 += x[xt + i] * W[wo + i];
-          s1 += x[xt + i + 1] * W[wo + i + 1];
-          s2 += x[xt + i + 2] * W[wo + i + 2];
-          s3 += x[xt + i + 3] * W[wo + i + 3];
-        }
-        for (; i < cols; i++) s0 += x[xt + i] * W[wo + i];
-        y[t * rows + o] = s0 + s1 + s2 + s3;
-      }
-    }
-    return y;
+    if (x.length !== T * w.m.cols) throw new Error(`JsMatmul: x has ${x.length} values, expected T=${T} × ${w.m.cols}`);
+    return biasAct("q" in w.m ? q8Matmul(w.m, x, T) : product(w.m, x, T), T, w.bias, w.activation);
   }
 
   weightBytes(): number {
-    return this.weights.reduce((s, w) => s + ("q" in w ? w.q.byteLength + w.d.byteLength : w.W.byteLength), 0);
+    return this.weights.reduce((s, { m }) => s + ("q" in m ? m.q.byteLength + m.d.byteLength : m.W.byteLength), 0);
   }
 
   async close(): Promise<void> {
     this.weights = [];
   }
+}
+
+/** y[t, o] = Σ_i x[t, i] · W[o, i] */
+function product(w: { W: Float32Array; rows: number; cols: number }, x: Float32Array, T: number): Float32Array {
+  const { W, rows, cols } = w;
+  const y = new Float32Array(T * rows);
+  for (let o = 0; o < rows; o++) {
+    const wo = o * cols;
+    for (let t = 0; t < T; t++) {
+      const xt = t * cols;
+      // four partial sums: shorter dependency chains, and fewer rounding steps in a row
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let i = 0;
+      for (; i + 3 < cols; i += 4) {
+        s0 += x[xt + i] * W[wo + i];
+        s1 += x[xt + i + 1] * W[wo + i + 1];
+        s2 += x[xt + i + 2] * W[wo + i + 2];
+        s3 += x[xt + i + 3] * W[wo + i + 3];
+      }
+      for (; i < cols; i++) s0 += x[xt + i] * W[wo + i];
+      y[t * rows + o] = s0 + s1 + s2 + s3;
+    }
+  }
+  return y;
 }

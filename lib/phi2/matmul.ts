@@ -1,7 +1,8 @@
 // The one contract between phi-2's model code (model.ts) and the kernels that do its
 // heavy lifting. Decoding one token multiplies the activations by every weight
-// matrix once; everything else (LayerNorm, attention over the KV cache, GELU) is
-// small and lives in plain TypeScript in model.ts.
+// matrix once. What follows a product (its bias, and GELU after fc1) is the
+// backend's too, so that it runs where the product ran (activation.ts); everything
+// else (LayerNorm, attention over the KV cache) is small and lives in model.ts.
 //
 // Two implementations:
 //   - JsMatmul (matmul-js.ts): single-threaded reference, easy to read.
@@ -34,6 +35,9 @@ export type WeightSource =
   /** Deterministic pseudo-random values (benchmarks with phi-2's shapes, no download). */
   | { kind: "random"; seed: number; scale: number };
 
+/** What a product passes through after the bias: phi's MLP uses gelu_new (activation.ts). */
+export type Activation = "gelu_new";
+
 export interface WeightSpec {
   name: string;
   dtype: WeightDtype;
@@ -42,9 +46,19 @@ export interface WeightSpec {
   source: WeightSource;
   /** How to hold it (default "stored"). */
   hold?: HoldDtype;
+  /** [rows] added to every product (a linear layer's bias); none if absent. */
+  bias?: Float32Array;
+  /** Applied after the bias; the identity if absent. */
+  activation?: Activation;
 }
 
-/** y_i = x_i · W_iᵀ for each call: backend.matmulMany if it has one, else one call after another. */
+/** The checks every backend makes of a spec's bias and activation (the error names the weight). */
+export function checkEpilogue(spec: WeightSpec): void {
+  if (spec.bias !== undefined && spec.bias.length !== spec.rows) throw new Error(`${spec.name}: bias has ${spec.bias.length} values, the weight has ${spec.rows} rows`);
+  if (spec.activation !== undefined && spec.activation !== "gelu_new") throw new Error(`${spec.name}: activation ${String(spec.activation)} not supported (gelu_new only)`);
+}
+
+/** y_i = act_i(x_i · W_iᵀ + bias_i) for each call: backend.matmulMany if it has one, else one call after another. */
 export async function matmulMany(backend: MatmulBackend, calls: readonly { handle: number; x: Float32Array }[], T: number): Promise<Float32Array[]> {
   if (backend.matmulMany) return backend.matmulMany(calls, T);
   const out: Float32Array[] = [];
@@ -58,8 +72,9 @@ export interface MatmulBackend {
   /** Load a weight matrix; returns a handle for matmul. */
   addWeight(spec: WeightSpec): Promise<number>;
   /**
-   * y = x · Wᵀ for a registered weight W [out, in].
-   * x: [T, in] row-major float32; returns [T, out] float32 (bias is the caller's job).
+   * y = act(x · Wᵀ + bias) for a registered weight W [out, in], with the bias and
+   * activation of its spec (each optional).
+   * x: [T, in] row-major float32; returns [T, out] float32.
    */
   matmul(handle: number, x: Float32Array, T: number): Promise<Float32Array>;
   /**

@@ -11,8 +11,9 @@
 // then `dense`. MLP: fc2(gelu_new(fc1(h))). Keys and values of past positions are
 // kept in a KV cache (attention.ts), so decoding one new token needs only that token's row.
 //
-// Every weight matrix product goes through a MatmulBackend (matmul.ts); the small
-// vectors (biases, LayerNorm parameters) live here in float32. The embedding table
+// Every weight matrix product goes through a MatmulBackend (matmul.ts), which also
+// adds its bias and, after fc1, applies gelu_new; the LayerNorm parameters live
+// here in float32. The embedding table
 // (51200×2560: 262 MB in fp16) stays in its stored dtype and only the rows of the
 // tokens at hand are decoded. Names follow transformers' PhiForCausalLM, whose
 // tensors we read: model.layers.{i}.self_attn.q_proj.weight etc.
@@ -20,14 +21,13 @@
 import { KVCache } from "./attention";
 import { matrixWeightsOf, type PhiConfig } from "./config";
 import { decodeToF32, DTYPE_BYTES } from "./f16";
-import { matmulMany, type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSource } from "./matmul";
+import { matmulMany, type Activation, type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSource } from "./matmul";
 import { fillRandomF32 } from "./random";
 import type { SafetensorsModel } from "./safetensors";
 
-/** A linear layer y = x·Wᵀ + b, W [out, in] held by the backend. */
+/** A linear layer y = x·Wᵀ + b (then GELU for fc1): W [out, in] and b [out] held by the backend. */
 interface Linear {
   handle: number;
-  bias: Float32Array; // [out]
   rows: number; // out
   cols: number; // in
 }
@@ -98,21 +98,6 @@ export function layerNorm(x: Float32Array, T: number, n: number, norm: Norm, eps
 }
 
 /**
- * gelu_new: GELU with the tanh approximation (GPT-2's), 0.5·v·(1 + tanh(u)) with
- * u = √(2/π)·(v + 0.044715·v³). In place. Computed as v / (1 + e^(−2u)), the same
- * function (0.5·(1 + tanh u) = 1 / (1 + e^(−2u))) in float64: faster than Math.tanh here,
- * and without tanh's cancellation in 1 + tanh(u) for very negative u.
- */
-export function geluNew(x: Float32Array): Float32Array {
-  const c2 = -2 * Math.sqrt(2 / Math.PI);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    x[i] = v / (1 + Math.exp(c2 * (v + 0.044715 * v * v * v)));
-  }
-  return x;
-}
-
-/**
  * Rotary position embedding, "rotate half" style (transformers' Phi), in place on
  * x [T, heads, headDim] for positions pos0 … pos0+T-1, touching only the first
  * rotaryDim dims of each head. With half = rotaryDim/2 and f_j = pos · θ^(-2j/rotaryDim):
@@ -138,12 +123,6 @@ export function applyRotary(x: Float32Array, T: number, heads: number, headDim: 
   }
 }
 
-function addBias(y: Float32Array, T: number, bias: Float32Array): Float32Array {
-  const n = bias.length;
-  for (let t = 0; t < T; t++) for (let i = 0; i < n; i++) y[t * n + i] += bias[i];
-  return y;
-}
-
 // ---------------------------------------------------------------- the model
 
 /** How PhiModel.load / random place the matrices. */
@@ -162,14 +141,14 @@ export interface WeightOptions {
  */
 async function buildLayers(
   config: PhiConfig,
-  place: (prefix: string, rows: number, cols: number) => Promise<Linear>,
+  place: (prefix: string, rows: number, cols: number, activation?: Activation) => Promise<Linear>,
   norm: (prefix: string) => Norm,
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ layers: Layer[]; finalNorm: Norm; lmHead: Linear }> {
   const total = matrixWeightsOf(config);
   let done = 0;
-  const linear = async (prefix: string, rows: number, cols: number): Promise<Linear> => {
-    const l = await place(prefix, rows, cols);
+  const linear = async (prefix: string, rows: number, cols: number, activation?: Activation): Promise<Linear> => {
+    const l = await place(prefix, rows, cols, activation);
     done += rows * cols;
     onProgress?.(done, total);
     return l;
@@ -185,7 +164,7 @@ async function buildLayers(
       k: await linear(`${p}.self_attn.k_proj`, kvWidth, hidden),
       v: await linear(`${p}.self_attn.v_proj`, kvWidth, hidden),
       dense: await linear(`${p}.self_attn.dense`, hidden, hidden),
-      fc1: await linear(`${p}.mlp.fc1`, intermediate, hidden),
+      fc1: await linear(`${p}.mlp.fc1`, intermediate, hidden, "gelu_new"), // the MLP's activation with it
       fc2: await linear(`${p}.mlp.fc2`, hidden, intermediate),
     });
   }
@@ -214,12 +193,13 @@ export class PhiModel {
       return t;
     };
     const vec = (name: string, n: number) => (check(name, [n]), st.readF32(name));
-    const linear = async (prefix: string, rows: number, cols: number): Promise<Linear> => {
+    const linear = async (prefix: string, rows: number, cols: number, activation?: Activation): Promise<Linear> => {
       const t = check(`${prefix}.weight`, [rows, cols]);
       if (t.dtype !== "F16" && t.dtype !== "BF16" && t.dtype !== "F32") throw new Error(`${t.file}: tensor "${t.name}" has dtype ${t.dtype}`);
       const source: WeightSource = { kind: "file", file: t.file, offset: t.offset };
-      const handle = await backend.addWeight({ name: t.name, dtype: t.dtype, rows, cols, source, hold });
-      return { handle, bias: vec(`${prefix}.bias`, rows), rows, cols };
+      const bias = vec(`${prefix}.bias`, rows);
+      const handle = await backend.addWeight({ name: t.name, dtype: t.dtype, rows, cols, source, hold, bias, activation });
+      return { handle, rows, cols };
     };
     const norm = (prefix: string): Norm => ({ weight: vec(`${prefix}.weight`, hidden), bias: vec(`${prefix}.bias`, hidden) });
 
@@ -239,10 +219,11 @@ export class PhiModel {
     const { hold = "stored" } = opts;
     const { hidden, vocabSize } = config;
     let next = seed;
-    const linear = async (prefix: string, rows: number, cols: number): Promise<Linear> => {
+    const linear = async (prefix: string, rows: number, cols: number, activation?: Activation): Promise<Linear> => {
       const source: WeightSource = { kind: "random", seed: next++, scale: 1 / Math.sqrt(cols) };
-      const handle = await backend.addWeight({ name: `${prefix}.weight`, dtype, rows, cols, source, hold });
-      return { handle, bias: new Float32Array(rows), rows, cols };
+      // zero biases, still added: the same work per token as a real model's
+      const handle = await backend.addWeight({ name: `${prefix}.weight`, dtype, rows, cols, source, hold, bias: new Float32Array(rows), activation });
+      return { handle, rows, cols };
     };
     const norm = (): Norm => ({ weight: new Float32Array(hidden).fill(1), bias: new Float32Array(hidden) });
     const embedding = randomEmbedding(next++, 1, vocabSize, hidden); // (seed first: the weights' seeds follow in buildLayers' order)
@@ -255,14 +236,13 @@ export class PhiModel {
     return new KVCache(this.config, capacity);
   }
 
-  private async linear(l: Linear, x: Float32Array, T: number): Promise<Float32Array> {
-    return addBias(await this.backend.matmul(l.handle, x, T), T, l.bias); // [T, rows]
+  private linear(l: Linear, x: Float32Array, T: number): Promise<Float32Array> {
+    return this.backend.matmul(l.handle, x, T); // [T, rows]
   }
 
   /** Several linear layers in one backend call (one wake-up of the kernel threads). */
-  private async linears(ls: readonly { l: Linear; x: Float32Array }[], T: number): Promise<Float32Array[]> {
-    const ys = await matmulMany(this.backend, ls.map(({ l, x }) => ({ handle: l.handle, x })), T);
-    return ys.map((y, i) => addBias(y, T, ls[i].l.bias));
+  private linears(ls: readonly { l: Linear; x: Float32Array }[], T: number): Promise<Float32Array[]> {
+    return matmulMany(this.backend, ls.map(({ l, x }) => ({ handle: l.handle, x })), T);
   }
 
   /**
@@ -335,11 +315,11 @@ export class PhiModel {
       const layer = this.layers[li];
       const h = layerNorm(x, rows, hidden, layer.norm, eps); // [rows, hidden]
       // everything that reads h in one backend call, then everything that ends in the residual stream
-      const [q, k, v, f] = await this.linears([layer.q, layer.k, layer.v, layer.fc1].map((l) => ({ l, x: h })), rows); // f: [rows, intermediate]
+      const [q, k, v, f] = await this.linears([layer.q, layer.k, layer.v, layer.fc1].map((l) => ({ l, x: h })), rows); // f = gelu(fc1(h)): [rows, intermediate]
       // attention and the MLP are parallel branches in phi: fc2 starts on the kernel
       // threads now (a backend may begin a call before it is awaited) while this
       // thread computes attention, then joins them
-      const mlp = this.linears([{ l: layer.fc2, x: geluNew(f) }], rows); // [rows, hidden]
+      const mlp = this.linears([{ l: layer.fc2, x: f }], rows); // [rows, hidden]
       mlp.catch(() => undefined); // (awaited below; this only keeps an early throw from leaving it unhandled)
       const heads = new Float32Array(rows * qw); // [rows, hidden]
       for (const { cache, t0, T } of segments) {

@@ -272,6 +272,7 @@ export class ComputeThread {
         k.halfMatmul(wp, XP, Y, m, cols, nt, m, TMP, w.dtype === "BF16" ? 1 : 0);
       }
       if (w.sparse) k.sparseAdd(Y, i0, m, w.sparse.rowStart, w.sparse.colIdx, w.sparse.vals, XIN, cols, nt, m);
+      if (w.bias || w.gelu) k.biasAct(Y, w.bias && w.bias + 4 * i0, m, nt, w.gelu ? 1 : 0); // on these rows, while they are in cache
       const y = arena.f32(Y, nt * m);
       for (let t = 0; t < nt; t++) this.outShared.set(y.subarray(t * m, (t + 1) * m), outOff + (t0 + t) * rows + i0);
     }

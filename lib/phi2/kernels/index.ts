@@ -20,7 +20,7 @@
 
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";
-import { Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
+import { checkEpilogue, Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
 import { Ctrl, ERROR_SLOT, MAX_CALLS, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, wasmPath } from "./wasm";
 import { ComputeThread, q8Panels } from "./compute";
@@ -175,15 +175,19 @@ class WasmMatmul implements MatmulBackend {
       const hold = spec.hold ?? "stored";
       const held: HeldDtype = hold === "stored" ? dtype : hold;
       if (held === "Q8_0" && cols % Q8_BLOCK) throw new Error(`${spec.name}: Q8_0 needs columns in multiples of ${Q8_BLOCK}, got ${cols}`);
+      checkEpilogue(spec);
       const rowBytes = cols * size; // in the source
       const bytes = rows * cols * (held === "Q8_0" ? 1 : DTYPE_BYTES[held]);
       const scaleBytes = held === "Q8_0" ? (4 * rows * cols) / Q8_BLOCK : 0;
       const f16 = held === "F16";
-      let ai = await this.arenaFor(bytes + scaleBytes + 16 + (f16 ? 4 * (rows + 1) + 16 : 0));
+      const biasBytes = spec.bias ? 4 * rows + 16 : 0;
+      let ai = await this.arenaFor(bytes + scaleBytes + 16 + biasBytes + (f16 ? 4 * (rows + 1) + 16 : 0));
       let arena = this.arenas[ai];
       let ptr = arena.alloc(bytes);
       const scales = scaleBytes ? arena.alloc(scaleBytes) : 0;
       let rowStart = f16 ? arena.alloc(4 * (rows + 1)) : 0;
+      let bias = spec.bias ? arena.alloc(4 * rows) : 0;
+      if (spec.bias) arena.f32(bias, rows).set(spec.bias);
 
       // fp16 and Q8_0 kernels read 4 rows as one sequential stream when the shape allows (assembly/tiled.ts)
       const tiled = (held === "F16" || held === "Q8_0") && rows % 4 === 0 && cols % 8 === 0;
@@ -215,7 +219,8 @@ class WasmMatmul implements MatmulBackend {
         (i, id) => fillMessage(i, id, true),
         () => ({ type: "done", id: 0, ...this.self.fill(fillMessage(me, 0, false).msg) }),
       );
-      const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite: filled.every((r) => r.type === "done" && r.finite), tiled, panels };
+      const finite = filled.every((r) => r.type === "done" && r.finite);
+      const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite, tiled, panels, bias, gelu: spec.activation === "gelu_new" };
 
       // 2. fp16 subnormals: per-row counts → row starts, room for the sparse lists, then the workers move them there
       const total = filled.reduce((s, r) => s + (r.type === "done" ? r.count : 0), 0);
@@ -223,14 +228,16 @@ class WasmMatmul implements MatmulBackend {
         const sparseBytes = 8 * total + 64;
         if (arena.free() < sparseBytes) {
           // the lists must sit in the weight's arena (a kernel sees one memory): move the weight
-          const to = await this.arenaFor(bytes + 4 * (rows + 1) + sparseBytes);
+          const to = await this.arenaFor(bytes + 4 * (rows + 1) + biasBytes + sparseBytes);
           const dst = this.arenas[to];
           const p = dst.alloc(bytes);
           const rs = dst.alloc(4 * (rows + 1));
+          const b = spec.bias ? dst.alloc(4 * rows) : 0;
           dst.u8(p, bytes).set(arena.u8(ptr, bytes));
           dst.u32(rs, rows).set(arena.u32(rowStart, rows));
-          [ai, arena, ptr, rowStart] = [to, dst, p, rs];
-          Object.assign(meta, { arena: ai, ptr });
+          if (spec.bias) dst.f32(b, rows).set(spec.bias);
+          [ai, arena, ptr, rowStart, bias] = [to, dst, p, rs, b];
+          Object.assign(meta, { arena: ai, ptr, bias });
         }
         const starts = arena.u32(rowStart, rows + 1);
         let k = 0;

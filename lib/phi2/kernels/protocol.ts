@@ -65,6 +65,8 @@ export interface WeightMeta {
   tiled: boolean; // F16 or Q8_0 in the tiled layout (rows in groups of 4, interleaved: see assembly/tiled.ts)
   panels: number; // Q8_0: column panels, each its own [rows, cols/panels] matrix (see compute.ts); else 1
   sparse?: { rowStart: number; colIdx: number; vals: number }; // F16 subnormals (see matvec.ts)
+  bias: number; // float32 [rows] added to each product (0: none)
+  gelu: boolean; // gelu_new after the bias (assembly/epilogue.ts)
 }
 
 export interface ArenaMessage {

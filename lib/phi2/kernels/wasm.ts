@@ -71,6 +71,7 @@ export interface KernelExports {
   f16MatmulTiled(w: number, xp: number, y: number, rows: number, cols: number, T: number, yStride: number, tmp: number, fast: number): void;
   q8MatmulTiled(wq: number, wd: number, xq: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number, xStride: number, accumulate: number): void;
   attnScores(q: number, k: number, stride: number, scores: number, n: number, heads: number, group: number, headDim: number, scale: number): void;
+  biasAct(y: number, bias: number, rows: number, T: number, gelu: number): void;
   attnMix(p: number, v: number, stride: number, out: number, n: number, heads: number, group: number, headDim: number): void;
 }
 

@@ -479,6 +479,9 @@ export { tile4, f16MatvecTiled, f16MatvecTiledExact, f16MatmulTiled, q8MatmulTil
 // ---- attention of a new position against the KV cache: see attention.ts ----------
 export { attnScores, attnMix } from "./attention";
 
+// ---- after a product: bias and GELU on the rows just computed: see epilogue.ts -----
+export { biasAct } from "./epilogue";
+
 // ---- random weights (random.ts's definition, ~5× faster than in JS) -----------
 
 /**

@@ -381,6 +381,32 @@ describe("bias and gelu_new after the product (the kernel threads' epilogue)", (
   });
 });
 
+describe("Q8_0 through relaxed SIMD's int8 dot (assembly/relaxed.ts)", () => {
+  const check = path.join(__dirname, "helpers", "relaxed-check.cjs");
+  const run = (node: string, args: string[] = []) => {
+    const r = spawnSync(node, [...args, check], { encoding: "utf8", timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`${node} ${check}: exit ${r.status}\n${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split("\n").pop()!) as { node: string; relaxedName: string; portableName: string; values: number; differ: number };
+  };
+  // a Node whose V8 (≥ 12) has relaxed SIMD without a flag: this one, or the one CI fetches (.ci/run)
+  const v8Major = Number(process.versions.v8.split(".")[0]);
+  const relaxedNode = process.env.PHI2_RELAXED_NODE ?? (v8Major >= 12 ? process.execPath : undefined);
+
+  test.skipIf(relaxedNode === undefined)("where the runtime has it, it is used, and gives the int16 kernel's products and tiny-phi's logits to the bit", () => {
+    const r = run(relaxedNode!);
+    expect(r.relaxedName).toMatch(/relaxed int8 dot/);
+    expect(r.portableName).not.toMatch(/relaxed/);
+    expect(r.values).toBeGreaterThan(250_000);
+    expect(r.differ).toBe(0);
+  });
+
+  test.skipIf(v8Major !== 11)("Node 20 with --experimental-wasm-relaxed-simd: the probe refuses its int8 dot (it doubles the sum), so the int16 kernel runs", () => {
+    const r = run(process.execPath, ["--experimental-wasm-relaxed-simd"]);
+    expect(r.relaxedName).not.toMatch(/relaxed/);
+    expect(r.differ).toBe(0);
+  });
+});
+
 describe("Q8_0 int8 weights", () => {
   test("quantizeQ8 follows Q8_0's rule: d = max|w|/127 rounded to fp16, q = round-half-even(w/d)", () => {
     const w = new Float32Array(32);

@@ -227,6 +227,8 @@ export class ComputeThread {
       const arena = this.arenas[w.arena];
       const k = arena.k;
       const { XIN, XP, Y, TMP } = arena.scratch(this.slot);
+      // tiled Q8_0 through relaxed SIMD's int8 dot where the runtime has it (x as |x| and signs, int8)
+      const kr = w.dtype === "Q8_0" && w.tiled ? arena.kr : null;
       const tb = Math.floor((item - first) / nRow);
       const i0 = ((item - first) % nRow) * rb;
       const t0 = tb * tc;
@@ -235,7 +237,9 @@ export class ComputeThread {
       if (key !== prepared) {
         arena.f32(XIN, nt * cols).set(this.xShared.subarray(xOff + t0 * cols, xOff + (t0 + nt) * cols));
         fast = false;
-        if (w.dtype === "Q8_0") {
+        if (kr) {
+          kr.quantizeXSigned(XIN, nt, cols, XP, XP + nt * cols, XP + 2 * nt * cols); // |x|, its signs, then its block scales
+        } else if (w.dtype === "Q8_0") {
           k.quantizeX(XIN, nt, cols, XP, XP + 2 * nt * cols); // int16 x, then its block scales
         } else if (w.dtype !== "F32") {
           // raw fp16 (value · 2^-112) times x · 2^112: the tiled kernels and the T = 1 row-major one
@@ -253,7 +257,9 @@ export class ComputeThread {
       if (w.dtype === "Q8_0" && w.tiled) {
         for (let j = 0; j < w.panels; j++) {
           const { q, d, pc } = q8Panel(w, j, i0);
-          k.q8MatmulTiled(q, d, XP + 2 * j * pc, XP + 2 * nt * cols + (4 * j * pc) / Q8_BLOCK, Y, m, pc, nt, m, cols, j > 0 ? 1 : 0);
+          const xd = XP + 2 * nt * cols + (4 * j * pc) / Q8_BLOCK;
+          if (kr) kr.q8MatmulTiledRelaxed(q, d, XP + j * pc, XP + nt * cols + j * pc, xd, Y, m, pc, nt, m, cols, j > 0 ? 1 : 0);
+          else k.q8MatmulTiled(q, d, XP + 2 * j * pc, xd, Y, m, pc, nt, m, cols, j > 0 ? 1 : 0);
         }
       } else if (w.dtype === "Q8_0") {
         k.q8Matmul(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * nt * cols, Y, m, cols, nt, m);

@@ -22,7 +22,7 @@ import * as os from "node:os";
 import { Worker } from "node:worker_threads";
 import { checkEpilogue, Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
 import { Ctrl, ERROR_SLOT, MAX_CALLS, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
-import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, wasmPath } from "./wasm";
+import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, relaxedModule, wasmPath, type WasmModule } from "./wasm";
 import { ComputeThread, q8Panels } from "./compute";
 import { DTYPE_BYTES } from "../dtypes";
 
@@ -60,13 +60,14 @@ class WasmMatmul implements MatmulBackend {
     errorText: SharedArrayBuffer,
     calls: SharedArrayBuffer,
     private readonly maxArenaBytes: number,
+    private readonly relaxed: WasmModule | null,
   ) {
     this.calls = new Int32Array(calls);
     this.ctrl = new Int32Array(ctrl);
     this.errorText = new Uint8Array(errorText);
     this.threads = workers.length + 1;
     this.self = new ComputeThread(workers.length, this.threads, this.ctrl, this.calls);
-    this.name = `wasm-simd × ${this.threads} thread${this.threads > 1 ? "s" : ""}`;
+    this.name = `wasm-simd${relaxed ? " (relaxed int8 dot)" : ""} × ${this.threads} thread${this.threads > 1 ? "s" : ""}`;
     for (const w of workers) {
       w.on("message", (m: FromWorker) => {
         const p = this.pending.get(m.id);
@@ -155,7 +156,7 @@ class WasmMatmul implements MatmulBackend {
   private async arenaFor(bytes: number): Promise<number> {
     const i = this.arenas.findIndex((a) => a.free() >= bytes + 64);
     if (i >= 0) return i;
-    const a = new Arena(kernelModule(), { maxBytes: this.maxArenaBytes, slots: this.threads });
+    const a = new Arena(kernelModule(), { maxBytes: this.maxArenaBytes, slots: this.threads, relaxed: this.relaxed });
     if (a.free() < bytes + 64) throw new Error(`a weight of ${bytes} bytes does not fit in one wasm memory (${a.free()} bytes free in a new one)`);
     const index = this.arenas.push(a) - 1;
     this.self.arenas[index] = a;
@@ -379,6 +380,11 @@ export interface WasmMatmulOptions {
   threads?: number;
   /** Size limit of each wasm memory (default: wasm32's 4 GiB; small values only to test the splitting). */
   maxArenaBytes?: number;
+  /**
+   * Q8_0 products through relaxed SIMD's int8 dot where the runtime has it (default true;
+   * the same results to the bit: false only to compare the two kernels).
+   */
+  relaxed?: boolean;
 }
 
 /** Start the kernel workers and return the backend. */
@@ -387,13 +393,15 @@ export async function createWasmMatmul(opts: WasmMatmulOptions = {}): Promise<Ma
   if (!(Number.isInteger(threads) && threads >= 1 && threads <= 31)) throw new Error(`threads must be an integer in 1…31, got ${threads}`);
   const wasm = wasmPath();
   kernelModule(wasm); // compile errors surface here, not in a worker
+  const relaxedWasm = wasmPath("relaxed.wasm");
+  const relaxed = (opts.relaxed ?? true) ? relaxedModule(relaxedWasm) : null;
   const script = compiledScript("worker");
   const ctrl = new SharedArrayBuffer(4 * Ctrl.LENGTH);
   const errorText = new SharedArrayBuffer(ERROR_SLOT * threads);
   const calls = new SharedArrayBuffer(4 * 3 * MAX_CALLS);
   const workers = Array.from({ length: threads - 1 }, (_, index) => {
-    const workerData: WorkerInit = { index, threads, wasm, ctrl, errorText, seq0: 0, calls };
+    const workerData: WorkerInit = { index, threads, wasm, relaxedWasm: relaxed ? relaxedWasm : null, ctrl, errorText, seq0: 0, calls };
     return new Worker(script, { workerData });
   });
-  return new WasmMatmul(workers, ctrl, errorText, calls, opts.maxArenaBytes ?? MAX_ARENA_BYTES);
+  return new WasmMatmul(workers, ctrl, errorText, calls, opts.maxArenaBytes ?? MAX_ARENA_BYTES, relaxed);
 }

@@ -43,6 +43,7 @@ export interface WorkerInit {
   index: number; // also the worker's scratch slot in every arena
   threads: number;
   wasm: string; // path of matvec.wasm
+  relaxedWasm: string | null; // path of relaxed.wasm if the main thread found it usable (then so must the worker)
   ctrl: SharedArrayBuffer; // Int32Array(Ctrl.LENGTH)
   errorText: SharedArrayBuffer; // ERROR_SLOT bytes per worker
   seq0: number; // SEQ when the worker was created

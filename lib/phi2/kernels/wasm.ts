@@ -1,4 +1,5 @@
-// The compiled SIMD kernels (assembly/matvec.ts → matvec.wasm) and the "arena":
+// The compiled SIMD kernels (assembly/matvec.ts → matvec.wasm, and where the runtime
+// has relaxed SIMD, assembly/relaxed.ts → relaxed.wasm for Q8_0) and the "arena":
 // one shared WebAssembly memory. A wasm32 memory holds at most 4 GiB, so phi-2's
 // 5.6 GB of fp16 weights live in two of them. The main thread creates the arenas
 // and decides where every weight goes; each worker thread instantiates the
@@ -21,6 +22,7 @@ export interface WasmMemory {
 }
 export type WasmModule = { readonly __wasmModule: unique symbol };
 interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: object) => { exports: object };
   Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
@@ -75,12 +77,19 @@ export interface KernelExports {
   attnMix(p: number, v: number, stride: number, out: number, n: number, heads: number, group: number, headDim: number): void;
 }
 
+/** The exports of relaxed.wasm (see assembly/relaxed.ts). */
+export interface RelaxedExports {
+  quantizeXSigned(x: number, T: number, cols: number, ax: number, mx: number, xd: number): void;
+  q8MatmulTiledRelaxed(wq: number, wd: number, ax: number, mx: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number, xStride: number, accumulate: number): void;
+  probe(): number;
+}
+
 /**
- * Where matvec.wasm is: next to this file (lib/ after build-wasm, or dist/ where
- * build-wasm copies it), else in the source tree seen from dist/.
+ * Where a compiled module is (matvec.wasm, relaxed.wasm): next to this file (lib/ after
+ * build-wasm, or dist/ where build-wasm copies it), else in the source tree seen from dist/.
  */
-export function wasmPath(): string {
-  const candidates = [path.join(__dirname, "matvec.wasm"), path.join(__dirname, "../../../../lib/phi2/kernels/matvec.wasm")];
+export function wasmPath(name = "matvec.wasm"): string {
+  const candidates = [path.join(__dirname, name), path.join(__dirname, "../../../../lib/phi2/kernels", name)];
   const found = candidates.find((p) => fs.existsSync(p));
   if (!found) throw new Error(`matvec.wasm not found (looked in ${candidates.join(", ")}); run \`npm run build\` (it runs scripts/build-wasm.mjs)`);
   return found;
@@ -100,6 +109,24 @@ export function kernelModule(file = wasmPath()): WasmModule {
   return cached;
 }
 
+let relaxedCached: WasmModule | null | undefined;
+/**
+ * relaxed.wasm, or null where the runtime cannot run it: no relaxed SIMD without a flag
+ * (Node 20), or an int8 dot that fails the probe (Node 20 with its flag doubled it here).
+ */
+export function relaxedModule(file = wasmPath("relaxed.wasm")): WasmModule | null {
+  if (relaxedCached !== undefined) return relaxedCached;
+  const bytes = fs.readFileSync(file);
+  relaxedCached = null;
+  if (WA.validate(bytes)) {
+    const module = new WA.Module(bytes);
+    const memory = new WA.Memory({ initial: 1, maximum: 1, shared: true });
+    const probe = (new WA.Instance(module, { env: { memory } }).exports as unknown as RelaxedExports).probe();
+    if (probe === 1) relaxedCached = module;
+  }
+  return relaxedCached;
+}
+
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
 export interface ArenaOptions {
@@ -109,11 +136,15 @@ export interface ArenaOptions {
   slots?: number;
   /** An existing (shared) memory: a worker's view of an arena the main thread created. */
   memory?: WasmMemory;
+  /** relaxed.wasm (relaxedModule()) to instantiate on the same memory, if it is to be used. */
+  relaxed?: WasmModule | null;
 }
 
 export class Arena {
   readonly memory: WasmMemory;
   readonly k: KernelExports;
+  /** The relaxed-SIMD Q8_0 kernels on the same memory, or null. */
+  readonly kr: RelaxedExports | null;
   readonly maxBytes: number;
   readonly slots: number;
   private top: number;
@@ -128,6 +159,7 @@ export class Arena {
     this.memory = opts.memory ?? new WA.Memory({ initial: Math.ceil(heap / PAGE), maximum: this.maxBytes / PAGE, shared: true });
     const instance = new WA.Instance(module, { env: { memory: this.memory } });
     this.k = instance.exports as unknown as KernelExports;
+    this.kr = opts.relaxed ? (new WA.Instance(opts.relaxed, { env: { memory: this.memory } }).exports as unknown as RelaxedExports) : null;
     this.top = heap;
   }
 

@@ -4,7 +4,7 @@
 // protocol.ts for the handshake.
 
 import { parentPort, workerData } from "node:worker_threads";
-import { Arena, kernelModule } from "./wasm";
+import { Arena, kernelModule, relaxedModule } from "./wasm";
 import { ComputeThread } from "./compute";
 import { Ctrl, ERROR_SLOT, Op, SPIN_MS, type FromWorker, type ToWorker, type WorkerInit } from "./protocol";
 
@@ -13,6 +13,8 @@ const port = parentPort!;
 const ctrl = new Int32Array(init.ctrl);
 const errorText = new Uint8Array(init.errorText, init.index * ERROR_SLOT, ERROR_SLOT);
 const kernels = kernelModule(init.wasm);
+const relaxed = init.relaxedWasm === null ? null : relaxedModule(init.relaxedWasm);
+if (init.relaxedWasm !== null && !relaxed) throw new Error(`${init.relaxedWasm}: usable on the main thread but not in worker ${init.index}`);
 const thread = new ComputeThread(init.index, init.threads, ctrl, new Int32Array(init.calls));
 let seen = init.seq0;
 
@@ -62,7 +64,7 @@ port.on("message", (m: ToWorker) => {
   let reply: FromWorker = { type: "done", id: m.id, finite: true, count: 0 };
   try {
     if (m.type === "arena") {
-      thread.arenas[m.index] = new Arena(kernels, { memory: m.memory, maxBytes: m.maxBytes, slots: init.threads });
+      thread.arenas[m.index] = new Arena(kernels, { memory: m.memory, maxBytes: m.maxBytes, slots: init.threads, relaxed });
     } else if (m.type === "fill") {
       reply = { type: "done", id: m.id, ...thread.fill(m) };
     } else if (m.type === "register") {

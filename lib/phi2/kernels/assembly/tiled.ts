@@ -195,7 +195,7 @@ export function f16MatmulTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i
 
 /** [Σa, Σb, Σc, Σd] of four i32x4 (a transpose-and-add). */
 // @ts-ignore: decorator
-@inline function hadd4(a: v128, b: v128, c: v128, d: v128): v128 {
+@inline export function hadd4(a: v128, b: v128, c: v128, d: v128): v128 {
   const ab = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7)); // [a0+a2, b0+b2, a1+a3, b1+b3]
   const cd = i32x4.add(v128.shuffle<i32>(c, d, 0, 4, 1, 5), v128.shuffle<i32>(c, d, 2, 6, 3, 7));
   return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 1, 4, 5), v128.shuffle<i32>(ab, cd, 2, 3, 6, 7));

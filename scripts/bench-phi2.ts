@@ -272,7 +272,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
     const overheadUs = backend.name.startsWith("wasm") ? await callOverheadUs(backend) : NaN;
 
     // warm-up: the same prompt once (V8 first runs the JavaScript around the kernels —
-    // LayerNorm, attention, GELU over [10, 10240] — in its interpreter, and tiers up the
+    // LayerNorm, rotary, attention — in its interpreter, and tiers up the
     // wasm kernels on first use; llama.cpp's native code has no such first run)
     await generate(model, ARTICLE_PROMPT_IDS, { maxNewTokens: 2, eosTokenId: null });
 

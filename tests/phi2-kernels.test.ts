@@ -461,9 +461,13 @@ describe("Q8_0 int8 weights", () => {
       const yr = q8Matmul(quantizeMatrix(W, rows, cols), x, 2);
       for (let i = 0; i < yf.length; i++) expect(yf[i]).toBeCloseTo(yr[i], 5);
       await expect(wasm.addWeight({ ...spec, cols: 95, rows: 1, source: { kind: "random", seed: 1, scale: 1 }, hold: "Q8_0" })).rejects.toThrow(/multiples of 32, got 95/);
-      const bad = new Uint16Array(64).fill(floatToHalf(0.5));
-      bad[40] = 0x7c00; // +inf
-      await expect(wasm.addWeight({ name: "inf", dtype: "F16", rows: 2, cols: 32, source: { kind: "bytes", bytes: new Uint8Array(bad.buffer) }, hold: "Q8_0" })).rejects.toThrow(/"?inf"?.*cannot quantize/);
+      // inf or NaN anywhere is refused with the row, row-major (2 rows) and tiled (8 rows, 2 groups)
+      for (const [rows, at, bits] of [[2, 40, 0x7c00], [8, 200, 0x7c00], [8, 255, 0x7e00]]) {
+        const bad = new Uint16Array(rows * 32).fill(floatToHalf(0.5));
+        bad[at] = bits; // +inf or NaN
+        const spec = { name: "inf", dtype: "F16" as const, rows, cols: 32, source: { kind: "bytes" as const, bytes: new Uint8Array(bad.buffer) }, hold: "Q8_0" as const };
+        await expect(wasm.addWeight(spec)).rejects.toThrow(new RegExp(`inf.*inf or NaN in row ${Math.floor(at / 32)}: cannot quantize`));
+      }
       // and the backend keeps working after the refusals
       expect((await wasm.matmul(hf, x, 2)).length).toBe(2 * rows);
     } finally {

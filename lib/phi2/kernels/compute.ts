@@ -10,6 +10,8 @@ import { Q8_BLOCK } from "../matmul";
 import { DTYPE_BYTES } from "../dtypes";
 import { Ctrl, type FillMessage, type WeightMeta } from "./protocol";
 
+/** Bytes of one block of a tiled Q8_0 group: the 4 rows' scales (float32), then their 4 × 32 int8 (assembly/tiled.ts). */
+const Q8_GROUP_BLOCK_BYTES = 16 + 4 * 32;
 const BYTES = { ...DTYPE_BYTES, Q8_0: 1 } as const; // as held; Q8_0: the int8 part (its scales apart)
 const TWO_POW_112 = 2 ** 112;
 const READ_CHUNK = 1 << 30; // one readSync reads at most 2 GB
@@ -28,13 +30,14 @@ export function q8Panels(cols: number): number {
 }
 
 /**
- * Where Q8_0 rows live: panel j of a [rows, cols] matrix is its own [rows, cols/panels]
- * matrix (int8 at ptr + j·rows·pc, scales at scales + 4·j·rows·pc/32), tiled like any other.
+ * Where tiled Q8_0 rows live: panel j of a [rows, cols] matrix is its own [rows, pc]
+ * matrix (pc = cols/panels) at ptr + j·rows·pc·9/8, in tiled.ts's layout (groups of 4
+ * rows, 144 bytes a block: 4 scales, then 4 × 32 int8). Returns the address of the
+ * group of `row` (rows counted from the panel's first) and pc.
  */
-function q8Panel(w: { ptr: number; scales: number; rows: number; cols: number; panels: number }, j: number, row: number): { q: number; d: number; pc: number } {
+function q8Group(w: { ptr: number; rows: number; cols: number; panels: number }, j: number, row: number): { g: number; pc: number } {
   const pc = w.cols / w.panels;
-  const nbp = pc / Q8_BLOCK;
-  return { q: w.ptr + (j * w.rows + row) * pc, d: w.scales + 4 * (j * w.rows + row) * nbp, pc };
+  return { g: w.ptr + ((j * w.rows + (row & ~3)) * pc * 9) / 8, pc };
 }
 
 // Row blocks per thread and call: enough to even out a core that another program
@@ -131,13 +134,20 @@ export class ComputeThread {
       if (m.held === "F32") {
         arena.f32(m.ptr + 4 * r * m.cols, n).set(arena.f32(XIN, n));
       } else {
-        // each row's panels to their places
+        // each row's blocks to their places: tiled, into its group's blocks (lane row % 4)
+        // of each panel; else row-major, the scales apart
         for (let i = 0; i < rows; i++) {
+          const row = r + i;
           for (let j = 0; j < m.panels; j++) {
-            const { q, d, pc } = q8Panel(m, j, r + i);
-            k.quantizeQ8(XIN + 4 * (i * m.cols + j * pc), pc, q, d, 0);
-            const scales = arena.f32(d, pc / Q8_BLOCK);
-            if (!scales.every(Number.isFinite)) throw new Error(`${m.name}: inf or NaN in row ${r + i}: cannot quantize to Q8_0`);
+            let ok: number;
+            if (m.tiled) {
+              const { g, pc } = q8Group(m, j, row);
+              const lane = row & 3;
+              ok = k.quantizeQ8Strided(XIN + 4 * (i * m.cols + j * pc), pc, g + 16 + 32 * lane, Q8_GROUP_BLOCK_BYTES, g + 4 * lane, Q8_GROUP_BLOCK_BYTES);
+            } else {
+              ok = k.quantizeQ8Strided(XIN + 4 * i * m.cols, m.cols, m.ptr + row * m.cols, Q8_BLOCK, m.scales + (4 * row * m.cols) / Q8_BLOCK, 4);
+            }
+            if (!ok) throw new Error(`${m.name}: inf or NaN in row ${row}: cannot quantize to Q8_0`);
           }
         }
       }
@@ -187,15 +197,8 @@ export class ComputeThread {
     if (w.sparse) k.f16ExtractSubnormalsAt(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols, w.sparse.rowStart + 4 * r0, w.sparse.colIdx, w.sparse.vals);
     if (!w.tiled) return;
     const { TMP } = this.arenas[w.arena].scratch(this.slot);
-    if (w.dtype === "F16") {
-      k.tile4(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols * 2, 16, TMP); // chunks of 8 halves
-    } else {
-      for (let j = 0; j < w.panels; j++) {
-        const { q, d, pc } = q8Panel(w, j, r0);
-        k.tile4(q, r1 - r0, pc, Q8_BLOCK, TMP); // chunks of one block of int8
-        k.tile4(d, r1 - r0, (4 * pc) / Q8_BLOCK, 4, TMP); // the block scales, one float each
-      }
-    }
+    // (Q8_0 was quantized straight into its tiled places)
+    if (w.dtype === "F16") k.tile4(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols * 2, 16, TMP); // chunks of 8 halves
   }
 
   /** The command's products as parts, each cut into blocks of rows × blocks of tokens, numbered in one sequence. */
@@ -260,10 +263,10 @@ export class ComputeThread {
       const wp = w.ptr + i0 * cols * BYTES[w.dtype];
       if (w.dtype === "Q8_0" && w.tiled) {
         for (let j = 0; j < w.panels; j++) {
-          const { q, d, pc } = q8Panel(w, j, i0);
+          const { g, pc } = q8Group(w, j, i0);
           const xd = XP + 2 * nt * cols + (4 * j * pc) / Q8_BLOCK;
-          if (kr) kr.q8MatmulTiledRelaxed(q, d, XP + j * pc, XP + nt * cols + j * pc, xd, Y, m, pc, nt, m, cols, j > 0 ? 1 : 0);
-          else k.q8MatmulTiled(q, d, XP + 2 * j * pc, xd, Y, m, pc, nt, m, cols, j > 0 ? 1 : 0);
+          if (kr) kr.q8MatmulTiledRelaxed(g, XP + j * pc, XP + nt * cols + j * pc, xd, Y, m, pc, nt, m, cols, j > 0 ? 1 : 0);
+          else k.q8MatmulTiled(g, XP + 2 * j * pc, xd, Y, m, pc, nt, m, cols, j > 0 ? 1 : 0);
         }
       } else if (w.dtype === "Q8_0") {
         k.q8Matmul(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * nt * cols, Y, m, cols, nt, m);

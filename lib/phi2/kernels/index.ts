@@ -182,22 +182,22 @@ class WasmMatmul implements MatmulBackend {
       const scaleBytes = held === "Q8_0" ? (4 * rows * cols) / Q8_BLOCK : 0;
       const f16 = held === "F16";
       const biasBytes = spec.bias ? 4 * rows + 16 : 0;
-      let ai = await this.arenaFor(bytes + scaleBytes + 16 + biasBytes + (f16 ? 4 * (rows + 1) + 16 : 0));
+      // fp16 and Q8_0 kernels read 4 rows as one sequential stream when the shape allows (assembly/tiled.ts)
+      const tiled = (held === "F16" || held === "Q8_0") && rows % 4 === 0 && cols % 8 === 0;
+      const panels = held === "Q8_0" && tiled ? q8Panels(cols) : 1;
+      let ai = await this.arenaFor(bytes + scaleBytes + 32 + biasBytes + (f16 ? 4 * (rows + 1) + 16 : 0));
       let arena = this.arenas[ai];
-      let ptr = arena.alloc(bytes);
-      const scales = scaleBytes ? arena.alloc(scaleBytes) : 0;
+      // tiled Q8_0 keeps its scales among its int8 (one region); row-major Q8_0 apart
+      let ptr = arena.alloc(tiled ? bytes + scaleBytes : bytes);
+      const scales = scaleBytes && !tiled ? arena.alloc(scaleBytes) : 0;
       let rowStart = f16 ? arena.alloc(4 * (rows + 1)) : 0;
       let bias = spec.bias ? arena.alloc(4 * rows) : 0;
       if (spec.bias) arena.f32(bias, rows).set(spec.bias);
 
-      // fp16 and Q8_0 kernels read 4 rows as one sequential stream when the shape allows (assembly/tiled.ts)
-      const tiled = (held === "F16" || held === "Q8_0") && rows % 4 === 0 && cols % 8 === 0;
-      const panels = held === "Q8_0" && tiled ? q8Panels(cols) : 1;
-
       // 1. the compute threads fill their rows in parallel (and count fp16 subnormals per row)
       const fillMessage = (i: number, id: number, copy: boolean): { msg: FillMessage; transfer?: ArrayBuffer[] } => {
         const [r0, r1] = this.slice(i, rows);
-        const base = { type: "fill" as const, id, name: spec.name, arena: ai, ptr, dtype, held, scales, rows, cols, panels, r0, r1, counts: rowStart };
+        const base = { type: "fill" as const, id, name: spec.name, arena: ai, ptr, dtype, held, scales, tiled, rows, cols, panels, r0, r1, counts: rowStart };
         let src: FillMessage["source"];
         let transfer: ArrayBuffer[] | undefined;
         if (source.kind === "bytes" && !copy) {

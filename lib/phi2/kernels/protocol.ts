@@ -59,7 +59,7 @@ export interface WeightMeta {
   arena: number;
   ptr: number; // [rows, cols] in the held dtype (Q8_0: int8)
   dtype: HeldDtype;
-  scales: number; // Q8_0: float32 [rows, cols/32] block scales (else 0)
+  scales: number; // row-major Q8_0: float32 [rows, cols/32] block scales (else 0: tiled Q8_0 holds them among its int8)
   rows: number;
   cols: number;
   finite: boolean; // F16 without inf/NaN: the fast kernel applies
@@ -87,7 +87,8 @@ export interface FillMessage {
   ptr: number;
   dtype: Dtype; // the source's
   held: HeldDtype; // dtype, or what to convert it to
-  scales: number; // Q8_0: where the block scales go
+  scales: number; // row-major Q8_0: where the block scales go
+  tiled: boolean; // Q8_0 quantized straight into the tiled layout (WeightMeta.tiled)
   rows: number; // the whole weight's
   cols: number;
   panels: number; // Q8_0: column panels (WeightMeta.panels)

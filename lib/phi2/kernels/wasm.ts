@@ -65,13 +65,14 @@ export interface KernelExports {
   f32ToBF16(src: number, dst: number, n: number): void;
   randomF32(dst: number, n: number, seed: number, start: number, scale: number): void;
   quantizeQ8(src: number, n: number, q: number, d: number, asI16: number): void;
+  quantizeQ8Strided(src: number, n: number, q: number, qStep: number, d: number, dStep: number): number;
   quantizeX(x: number, T: number, cols: number, xq: number, xd: number): void;
   q8Matmul(wq: number, wd: number, xq: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number): void;
   tile4(w: number, rows: number, rowBytes: number, chunk: number, tmp: number): void;
   f16MatvecTiled(w: number, xp: number, y: number, rows: number, cols: number): void;
   f16MatvecTiledExact(w: number, xp: number, y: number, rows: number, cols: number): void;
   f16MatmulTiled(w: number, xp: number, y: number, rows: number, cols: number, T: number, yStride: number, tmp: number, fast: number): void;
-  q8MatmulTiled(wq: number, wd: number, xq: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number, xStride: number, accumulate: number): void;
+  q8MatmulTiled(w: number, xq: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number, xStride: number, accumulate: number): void;
   attnScores(q: number, k: number, stride: number, scores: number, n: number, heads: number, group: number, headDim: number, scale: number): void;
   biasAct(y: number, bias: number, rows: number, T: number, gelu: number): void;
   attnMix(p: number, v: number, stride: number, out: number, n: number, heads: number, group: number, headDim: number): void;
@@ -80,7 +81,7 @@ export interface KernelExports {
 /** The exports of relaxed.wasm (see assembly/relaxed.ts). */
 export interface RelaxedExports {
   quantizeXSigned(x: number, T: number, cols: number, ax: number, mx: number, xd: number): void;
-  q8MatmulTiledRelaxed(wq: number, wd: number, ax: number, mx: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number, xStride: number, accumulate: number): void;
+  q8MatmulTiledRelaxed(w: number, ax: number, mx: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number, xStride: number, accumulate: number): void;
   probe(): number;
 }
 

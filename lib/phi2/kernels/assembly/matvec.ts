@@ -471,7 +471,7 @@ export function f32ToBF16(src: usize, dst: usize, n: i32): void {
 }
 
 // ---- int8 weights (Q8_0-style blocks): see q8.ts ------------------------------
-export { quantizeQ8, quantizeX, q8Matmul } from "./q8";
+export { quantizeQ8, quantizeQ8Strided, quantizeX, q8Matmul } from "./q8";
 
 // ---- the tiled layout (4 rows interleaved; one sequential stream): see tiled.ts ----
 export { tile4, f16MatvecTiled, f16MatvecTiledExact, f16MatmulTiled, q8MatmulTiled } from "./tiled";

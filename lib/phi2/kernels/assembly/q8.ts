@@ -26,21 +26,26 @@ const MAGIC_BITS: i32 = 0x4b400000;
 }
 
 /**
- * Quantize n float32 at src (n a multiple of 32) into int8 at q and one scale per
- * 32 at d. Q8_0's rule: d = max|w| / 127 rounded to fp16, q = round(w · 127 / max|w|),
- * rounding half to even. |w · 127 / max|w|| ≤ 127 (+ rounding), so roundToInt applies. `asI16`: write q as int16 (x's form), else int8.
+ * Quantize n float32 at src (n a multiple of 32), block j of 32 into q + j·qStep (int8,
+ * or int16 with `asI16`: x's form) and its scale into d + j·dStep. Q8_0's rule:
+ * d = max|w| / 127 rounded to fp16, q = round(w · 127 / max|w|), rounding half to even.
+ * |w · 127 / max|w|| ≤ 127 (+ rounding), so roundToInt applies. Returns 0 if a block
+ * held inf or NaN (its scale is not finite), else 1.
  */
-export function quantizeQ8(src: usize, n: i32, q: usize, d: usize, asI16: i32): void {
-  for (let b = 0; b < n; b += 32) {
-    const p = src + (<usize>b << 2);
+// @ts-ignore: decorator
+@inline function quantizeBlocks(src: usize, n: i32, q: usize, qStep: usize, d: usize, dStep: usize, asI16: i32): i32 {
+  let finite = 1;
+  for (let j = 0; j < n >> 5; j++) {
+    const p = src + (<usize>j << 7);
     const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
     const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
     let m = f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3)));
     m = f32x4.max(m, f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))));
     const amax = Mathf.max(Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
     const dd: f32 = amax / 127;
+    if (!isFinite<f32>(dd)) finite = 0;
     const id: f32 = dd != 0 ? <f32>1 / dd : 0;
-    store<f32>(d + (<usize>(b >> 5) << 2), f16Round(dd));
+    store<f32>(d + <usize>j * dStep, f16Round(dd));
     const s = f32x4.splat(id);
     const i0 = roundToInt(f32x4.mul(v0, s));
     const i1 = roundToInt(f32x4.mul(v1, s));
@@ -52,17 +57,28 @@ export function quantizeQ8(src: usize, n: i32, q: usize, d: usize, asI16: i32): 
     const i7 = roundToInt(f32x4.mul(v7, s));
     const h0 = i16x8.narrow_i32x4_s(i0, i1), h1 = i16x8.narrow_i32x4_s(i2, i3);
     const h2 = i16x8.narrow_i32x4_s(i4, i5), h3 = i16x8.narrow_i32x4_s(i6, i7);
+    const o = q + <usize>j * qStep;
     if (asI16) {
-      const o = q + (<usize>b << 1);
       v128.store(o, h0);
       v128.store(o, h1, 16);
       v128.store(o, h2, 32);
       v128.store(o, h3, 48);
     } else {
-      v128.store(q + <usize>b, i8x16.narrow_i16x8_s(h0, h1));
-      v128.store(q + <usize>b, i8x16.narrow_i16x8_s(h2, h3), 16);
+      v128.store(o, i8x16.narrow_i16x8_s(h0, h1));
+      v128.store(o, i8x16.narrow_i16x8_s(h2, h3), 16);
     }
   }
+  return finite;
+}
+
+/** quantizeBlocks into consecutive blocks: int8 (or int16) at q, the scales at d. */
+export function quantizeQ8(src: usize, n: i32, q: usize, d: usize, asI16: i32): void {
+  quantizeBlocks(src, n, q, asI16 ? 64 : 32, d, 4, asI16);
+}
+
+/** quantizeBlocks into int8 blocks qStep bytes apart and scales dStep apart (tiled.ts's Q8_0 layout); 0 if inf or NaN was met. */
+export function quantizeQ8Strided(src: usize, n: i32, q: usize, qStep: i32, d: usize, dStep: i32): i32 {
+  return quantizeBlocks(src, n, q, <usize>qStep, d, <usize>dStep, 0);
 }
 
 /** float32 → nearest fp16 value (ties to even), back as float32: Q8_0 stores its scales as fp16. */

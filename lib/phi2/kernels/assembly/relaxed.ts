@@ -13,7 +13,7 @@
 // holds −128). The integer sums are exactly q8.ts's; the result is the same to the bit.
 
 import { quantizeQ8 } from "./q8";
-import { hadd4 } from "./tiled";
+import { hadd4, Q8_GROUP_BLOCK_BYTES } from "./tiled";
 
 /** 4 rows' block dot: Σ over 32 columns of w·x as [Σ row 0, …] partial i32x4 (one per row, see hadd4). */
 // @ts-ignore: decorator
@@ -39,31 +39,28 @@ export function quantizeXSigned(x: usize, T: i32, cols: i32, ax: usize, mx: usiz
 }
 
 /**
- * q8.ts's q8MatmulTiled (see tiled.ts) with x as |x| (ax) and sign masks (mx), both
- * int8 [T, xStride], and scales xd [T, xStride/32].
+ * tiled.ts's q8MatmulTiled (the same layout: 144-byte blocks of 4 rows' scales and
+ * int8) with x as |x| (ax) and sign masks (mx), both int8 [T, xStride], and scales xd [T, xStride/32].
  */
-export function q8MatmulTiledRelaxed(wq: usize, wd: usize, ax: usize, mx: usize, xd: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, xStride: i32, accumulate: i32): void {
+export function q8MatmulTiledRelaxed(w: usize, ax: usize, mx: usize, xd: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, xStride: i32, accumulate: i32): void {
   const nb = cols >> 5;
   for (let r = 0; r < rows; r += 4) {
-    const q = wq + <usize>r * <usize>cols; // the group's 4 · cols bytes
-    const d = wd + <usize>r * (<usize>nb << 2);
+    const g = w + (<usize>r * <usize>cols * 9 >> 3); // the group's 4 · cols · 9/8 bytes
     for (let t = 0; t < T; t++) {
       const at = ax + <usize>t * <usize>xStride;
       const mt = mx + <usize>t * <usize>xStride;
       const dt = xd + (<usize>t * <usize>(xStride >> 5) << 2);
       const yt = y + ((<usize>t * <usize>yStride + <usize>r) << 2);
       let acc = accumulate ? v128.load(yt) : f32x4.splat(0); // [4 rows]
-      let p = q;
-      let pd = d;
+      let p = g;
       for (let b = 0; b < nb; b++) {
         const o = <usize>b << 5;
         const a0 = v128.load(at + o), a1 = v128.load(at + o, 16);
         const m0 = v128.load(mt + o), m1 = v128.load(mt + o, 16);
-        const s = hadd4(blockDot(p, a0, a1, m0, m1), blockDot(p + 32, a0, a1, m0, m1), blockDot(p + 64, a0, a1, m0, m1), blockDot(p + 96, a0, a1, m0, m1));
-        const scale = f32x4.mul(v128.load(pd), f32x4.splat(load<f32>(dt + (<usize>b << 2))));
+        const s = hadd4(blockDot(p + 16, a0, a1, m0, m1), blockDot(p + 48, a0, a1, m0, m1), blockDot(p + 80, a0, a1, m0, m1), blockDot(p + 112, a0, a1, m0, m1));
+        const scale = f32x4.mul(v128.load(p), f32x4.splat(load<f32>(dt + (<usize>b << 2))));
         acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), scale));
-        p += 128;
-        pd += 16;
+        p += Q8_GROUP_BLOCK_BYTES;
       }
       v128.store(yt, acc);
     }

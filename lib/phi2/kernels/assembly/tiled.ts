@@ -11,12 +11,17 @@
 // fp16 [rows, cols] (rows % 4 == 0, cols % 8 == 0): group g holds rows 4g…4g+3;
 // for each chunk of 8 columns, 4 × 16 bytes: row 4g's 8 halves, then 4g+1's, …
 //
-// Q8_0: the same with chunks of one block (32 int8 = 32 bytes), and the block
-// scales (float32 [rows, cols/32]) tiled the same way with 4-byte chunks, so the
-// 4 rows' scales of a block are one v128.
-//
 // A group occupies exactly the bytes its 4 rows did, so tiling is in place and a
 // block of rows starting at a multiple of 4 starts at the same address as before.
+//
+// Q8_0 [rows, cols] (rows % 4 == 0, cols % 32 == 0): group g at 4g · cols · 9/8 bytes;
+// for each block of 32 columns, 144 bytes: the 4 rows' block scales (float32, one
+// v128), then their 4 × 32 int8. The scales ride in the same stream as the weights
+// (quantized straight into place at load: q8.ts's quantizeQ8Strided). With the
+// scales in a second array, one thread read 14–15 GMAC/s from DRAM where one
+// stream gave 16–22 (and 20 % more with the other core reading too), timed in one
+// process on a [40960, 2560] matrix.
+export const Q8_GROUP_BLOCK_BYTES = 144;
 
 import { rawEven, rawOdd, rawToF32, hsum, blockDot } from "./simd";
 
@@ -202,33 +207,30 @@ export function f16MatmulTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i
 }
 
 /**
- * Tiled Q8_0 weights (wq int8, wd block scales, both tiled) · quantized x (xq int16
+ * Tiled Q8_0 weights (w: groups of 144-byte blocks, see above) · quantized x (xq int16
  * [T, xStride], xd float32 [T, xStride/32], natural order; the weight's cols are
  * x's first cols), T tokens: y[t·yStride + r], or added to y when `accumulate`.
  * The 4 rows' exact integer block sums come out as one i32x4, so each block costs
  * one convert and one multiply by (the 4 rows' scales × x's scale) for all 4 rows.
  * A wide matrix is held as column panels (see compute.ts), one call each.
  */
-export function q8MatmulTiled(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, xStride: i32, accumulate: i32): void {
+export function q8MatmulTiled(w: usize, xq: usize, xd: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, xStride: i32, accumulate: i32): void {
   const nb = cols >> 5;
   for (let r = 0; r < rows; r += 4) {
-    const q = wq + <usize>r * <usize>cols; // the group's 4 · cols bytes
-    const d = wd + <usize>r * (<usize>nb << 2);
+    const g = w + (<usize>r * <usize>cols * 9 >> 3); // the group's 4 · cols · 9/8 bytes
     for (let t = 0; t < T; t++) {
       const xt = xq + (<usize>t * <usize>xStride << 1);
       const dt = xd + (<usize>t * <usize>(xStride >> 5) << 2);
       const yt = y + ((<usize>t * <usize>yStride + <usize>r) << 2);
       let acc = accumulate ? v128.load(yt) : f32x4.splat(0); // [4 rows]
-      let p = q;
-      let pd = d;
+      let p = g;
       for (let b = 0; b < nb; b++) {
         const xo = xt + (<usize>b << 6);
         const x0 = v128.load(xo), x1 = v128.load(xo, 16), x2 = v128.load(xo, 32), x3 = v128.load(xo, 48);
-        const s = hadd4(blockDot(p, x0, x1, x2, x3), blockDot(p + 32, x0, x1, x2, x3), blockDot(p + 64, x0, x1, x2, x3), blockDot(p + 96, x0, x1, x2, x3));
-        const scale = f32x4.mul(v128.load(pd), f32x4.splat(load<f32>(dt + (<usize>b << 2))));
+        const s = hadd4(blockDot(p + 16, x0, x1, x2, x3), blockDot(p + 48, x0, x1, x2, x3), blockDot(p + 80, x0, x1, x2, x3), blockDot(p + 112, x0, x1, x2, x3));
+        const scale = f32x4.mul(v128.load(p), f32x4.splat(load<f32>(dt + (<usize>b << 2))));
         acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), scale));
-        p += 128;
-        pd += 16;
+        p += Q8_GROUP_BLOCK_BYTES;
       }
       v128.store(yt, acc);
     }

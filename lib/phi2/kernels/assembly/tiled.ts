@@ -48,10 +48,17 @@ export function tile4(w: usize, rows: i32, rowBytes: i32, chunk: i32, tmp: usize
 
 // ---- fp16, T = 1 ----------------------------------------------------------------
 
-/** Σ over 8 columns of one row's halves v times x' (xe: the even columns, xd: the odd): raw, or converted exactly. */
+/**
+ * Σ over the 8 columns at p of one row's halves times x' (xe: the even columns, xd: the
+ * odd): raw, or converted exactly. The even halves are taken as the high halves of the
+ * lanes of a load 2 bytes earlier (rawOdd: 2 operations, where rawEven takes 3; the
+ * bytes below them are masked off): one more load, one less operation. One thread, in
+ * cache, timed in one process: 9.8 → 11.3 GMAC/s; whole fp16 decode steps (2 threads,
+ * from DRAM) alternating in one process: 222.8 → 215.0 and 216.6 → 215.3 ms/token.
+ */
 // @ts-ignore: decorator
-@inline function halves8(v: v128, xe: v128, xd: v128, exact: bool): v128 {
-  const e = rawEven(v), o = rawOdd(v);
+@inline function halves8(p: usize, xe: v128, xd: v128, exact: bool): v128 {
+  const e = rawOdd(v128.load(p - 2)), o = rawOdd(v128.load(p));
   return exact ? f32x4.add(f32x4.mul(rawToF32(e), xe), f32x4.mul(rawToF32(o), xd)) : f32x4.add(f32x4.mul(e, xe), f32x4.mul(o, xd));
 }
 
@@ -67,10 +74,10 @@ export function tile4(w: usize, rows: i32, rowBytes: i32, chunk: i32, tmp: usize
       const xo = xp + (<usize>c << 2);
       const xe = v128.load(xo);
       const xd = v128.load(xo, 16);
-      a0 = f32x4.add(a0, halves8(v128.load(p), xe, xd, exact));
-      a1 = f32x4.add(a1, halves8(v128.load(p, 16), xe, xd, exact));
-      a2 = f32x4.add(a2, halves8(v128.load(p, 32), xe, xd, exact));
-      a3 = f32x4.add(a3, halves8(v128.load(p, 48), xe, xd, exact));
+      a0 = f32x4.add(a0, halves8(p, xe, xd, exact));
+      a1 = f32x4.add(a1, halves8(p + 16, xe, xd, exact));
+      a2 = f32x4.add(a2, halves8(p + 32, xe, xd, exact));
+      a3 = f32x4.add(a3, halves8(p + 48, xe, xd, exact));
       p += 64;
     }
     const yr = y + (<usize>r << 2);

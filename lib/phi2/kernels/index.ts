@@ -10,13 +10,15 @@
 // Loading: the main thread decides where each weight goes; compute thread i fills
 // rows [⌊i·rows/n⌋, ⌊(i+1)·rows/n⌋) (whole groups of 4) — "file" weights straight
 // from the file, "random" ones generated in place; held as F32 or Q8_0 (int8),
-// each thread converts its rows through its scratch, then tiles them in place.
+// each thread converts its rows through its scratch (Q8_0 straight into its tiled
+// places); fp16 is tiled in place afterwards.
 // Multiplying: each call is cut into blocks of rows that the threads take from a
 // shared counter, so the work follows whichever cores are free (on a shared machine
 // another program often holds one of them for a while). A call starts in the
 // caller's turn: the workers begin at once, the caller's next synchronous code
 // (phi's attention) runs meanwhile, and this thread takes its share when awaited.
 // matmulMany puts several products in one call (phi's layer: q, k, v, fc1 in one).
+// Each thread adds the bias and applies the activation to the rows it computed.
 
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";

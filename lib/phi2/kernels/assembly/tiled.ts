@@ -17,10 +17,11 @@
 // Q8_0 [rows, cols] (rows % 4 == 0, cols % 32 == 0): group g at 4g · cols · 9/8 bytes;
 // for each block of 32 columns, 144 bytes: the 4 rows' block scales (float32, one
 // v128), then their 4 × 32 int8. The scales ride in the same stream as the weights
-// (quantized straight into place at load: q8.ts's quantizeQ8Strided). With the
-// scales in a second array, one thread read 14–15 GMAC/s from DRAM where one
-// stream gave 16–22 (and 20 % more with the other core reading too), timed in one
-// process on a [40960, 2560] matrix.
+// (quantized straight into place at load: q8.ts's quantizeQ8Strided). One stream
+// instead of two, one thread on a [40960, 2560] matrix from DRAM, timed in one
+// process (Node 24): 18.9–22.0 → 21.8–22.5 GMAC/s (this kernel), 23.1–25.9 →
+// 28.3–29.5 (relaxed.ts's); with another process streaming at the same time, as the
+// other core does in decode, 13.1–13.6 → 16.2–16.7.
 export const Q8_GROUP_BLOCK_BYTES = 144;
 
 import { rawEven, rawOdd, rawToF32, hsum, blockDot } from "./simd";

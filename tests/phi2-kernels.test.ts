@@ -381,6 +381,56 @@ describe("bias and gelu_new after the product (the kernel threads' epilogue)", (
   });
 });
 
+/** The active data segments of a wasm module: [offset, bytes]. */
+function dataSegments(file: string): [number, Uint8Array][] {
+  const b = fs.readFileSync(file);
+  let p = 8;
+  const uleb = () => {
+    let r = 0, shift = 0, x;
+    do {
+      x = b[p++];
+      r += (x & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (x & 0x80);
+    return r;
+  };
+  const out: [number, Uint8Array][] = [];
+  while (p < b.length) {
+    const id = b[p++];
+    const len = uleb();
+    const end = p + len;
+    if (id === 11) {
+      for (let n = uleb(); n > 0; n--) {
+        expect(uleb()).toBe(0); // active, memory 0
+        expect(b[p++]).toBe(0x41); // i32.const offset (non-negative here, so its LEB reads as unsigned)
+        const offset = uleb();
+        expect(b[p++]).toBe(0x0b); // end
+        const size = uleb();
+        out.push([offset, b.subarray(p, p + size)]);
+        p += size;
+      }
+    }
+    p = end;
+  }
+  return out;
+}
+
+test("both compiled modules share one memory: their static data lies below the first scratch slot and agrees where it overlaps", () => {
+  const dir = path.join(__dirname, "../lib/phi2/kernels");
+  const bytes = new Map<number, number>();
+  for (const file of ["matvec.wasm", "relaxed.wasm"]) {
+    for (const [offset, data] of dataSegments(path.join(dir, file))) {
+      expect(offset + data.length).toBeLessThanOrEqual(PAGE); // Arena puts scratch slot 0 at PAGE
+      data.forEach((v, i) => {
+        const had = bytes.get(offset + i);
+        if (had !== undefined) expect(v).toBe(had);
+        bytes.set(offset + i, v);
+      });
+    }
+  }
+  expect(bytes.size).toBeGreaterThan(0); // F16_MASK is there
+});
+
 describe("Q8_0 through relaxed SIMD's int8 dot (assembly/relaxed.ts)", () => {
   const check = path.join(__dirname, "helpers", "relaxed-check.cjs");
   const run = (node: string, args: string[] = []) => {

@@ -8,7 +8,9 @@
 // worker slowed down by another program on its core just takes fewer chunks.
 //
 // Arena layout (bytes):
-//   [0, 64 KiB)          AssemblyScript's own (unused: the kernels allocate nothing)
+//   [0, 64 KiB)          AssemblyScript's own: the modules' static data (16 bytes, see
+//                        simd.ts's F16_MASK; both modules write the same bytes there,
+//                        checked by the tests); the kernels allocate nothing
 //   scratch slot i       one per worker thread: XIN, XP, Y, TMP (see Scratch)
 //   WEIGHTS …            bump-allocated, 16-byte aligned, never freed
 

@@ -14,29 +14,26 @@ export const INF_RAW: i32 = 0x0f7fffff; // raw magnitude > this ⇔ fp16 exponen
 export const F32_EXP: i32 = 0x7f800000;
 export const TWO_POW_112: f32 = reinterpret<f32>(0x77800000);
 
+/**
+ * SIGN_AND_BITS × 4 in the module's static data: rawEven and rawOdd read their mask
+ * from here (a memory operand of the and) rather than splat a constant. Node 24's V8
+ * rebuilt a splatted constant at every use inside a loop (a vmovq and a broadcast, 8
+ * times per 8 columns of 4 rows in the fp16 decode kernel), where Node 20's kept it in
+ * a register: the kernel ran at 6.4 GMAC/s against 9.8. A load cannot be rebuilt; read at
+ * each use it costs no more than loaded once (timed on both Nodes).
+ */
+export const F16_MASK = memory.data<i32>([SIGN_AND_BITS, SIGN_AND_BITS, SIGN_AND_BITS, SIGN_AND_BITS]);
+
 /** Even elements (low halves of the i32 lanes) as "raw" f32 = value · 2^-112. */
 // @ts-ignore: decorator
 @inline export function rawEven(v: v128): v128 {
-  return v128.and(i32x4.shr_s(i32x4.shl(v, 16), 3), i32x4.splat(SIGN_AND_BITS));
+  return v128.and(i32x4.shr_s(i32x4.shl(v, 16), 3), v128.load(F16_MASK));
 }
 /** Odd elements (high halves). */
 // @ts-ignore: decorator
 @inline export function rawOdd(v: v128): v128 {
-  return rawOddMasked(v, i32x4.splat(SIGN_AND_BITS));
+  return v128.and(i32x4.shr_s(v, 3), v128.load(F16_MASK));
 }
-/** rawOdd with its mask (i32x4.splat(SIGN_AND_BITS)) given: see F16_MASK. */
-// @ts-ignore: decorator
-@inline export function rawOddMasked(v: v128, mask: v128): v128 {
-  return v128.and(i32x4.shr_s(v, 3), mask);
-}
-/**
- * SIGN_AND_BITS × 4 in the module's static data, for a hot loop to load once
- * (v128.load(F16_MASK)). Node 24's V8 rebuilt a splatted constant at every use inside
- * the fp16 decode loop (a vmovq and a broadcast, 8 times per 8 columns of 4 rows), where
- * Node 20's kept it in a register: the kernel ran at 6.4 GMAC/s against 9.8. A loaded
- * value cannot be rebuilt, so it stays in a register.
- */
-export const F16_MASK = memory.data<i32>([SIGN_AND_BITS, SIGN_AND_BITS, SIGN_AND_BITS, SIGN_AND_BITS]);
 /** raw → exact float32, including ±0, subnormals, ±inf and NaN. */
 // @ts-ignore: decorator
 @inline export function rawToF32(raw: v128): v128 {

@@ -24,7 +24,7 @@
 // other core does in decode, 13.1–13.6 → 16.2–16.7.
 export const Q8_GROUP_BLOCK_BYTES = 144;
 
-import { rawEven, rawOdd, rawOddMasked, rawToF32, hsum, blockDot, F16_MASK } from "./simd";
+import { rawEven, rawOdd, rawToF32, hsum, blockDot } from "./simd";
 
 /**
  * Tile rows [0, rows) of a row-major matrix in place (rows % 4 == 0): rowBytes per
@@ -58,15 +58,14 @@ export function tile4(w: usize, rows: i32, rowBytes: i32, chunk: i32, tmp: usize
  * from DRAM) alternating in one process: 222.8 → 215.0 and 216.6 → 215.3 ms/token.
  */
 // @ts-ignore: decorator
-@inline function halves8(p: usize, xe: v128, xd: v128, mask: v128, exact: bool): v128 {
-  const e = rawOddMasked(v128.load(p - 2), mask), o = rawOddMasked(v128.load(p), mask);
+@inline function halves8(p: usize, xe: v128, xd: v128, exact: bool): v128 {
+  const e = rawOdd(v128.load(p - 2)), o = rawOdd(v128.load(p));
   return exact ? f32x4.add(f32x4.mul(rawToF32(e), xe), f32x4.mul(rawToF32(o), xd)) : f32x4.add(f32x4.mul(e, xe), f32x4.mul(o, xd));
 }
 
 /** The tiled fp16 matrix-vector product; `exact` is a constant at each call, so the compiler keeps one branch. */
 // @ts-ignore: decorator
 @inline function matvecTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i32, exact: bool): void {
-  const mask = v128.load(F16_MASK); // (loaded, not splatted: see F16_MASK)
   let p = w;
   for (let r = 0; r < rows; r += 4) {
     // one accumulator per row, even and odd products summed first: with 8 accumulators one
@@ -76,10 +75,10 @@ export function tile4(w: usize, rows: i32, rowBytes: i32, chunk: i32, tmp: usize
       const xo = xp + (<usize>c << 2);
       const xe = v128.load(xo);
       const xd = v128.load(xo, 16);
-      a0 = f32x4.add(a0, halves8(p, xe, xd, mask, exact));
-      a1 = f32x4.add(a1, halves8(p + 16, xe, xd, mask, exact));
-      a2 = f32x4.add(a2, halves8(p + 32, xe, xd, mask, exact));
-      a3 = f32x4.add(a3, halves8(p + 48, xe, xd, mask, exact));
+      a0 = f32x4.add(a0, halves8(p, xe, xd, exact));
+      a1 = f32x4.add(a1, halves8(p + 16, xe, xd, exact));
+      a2 = f32x4.add(a2, halves8(p + 32, xe, xd, exact));
+      a3 = f32x4.add(a3, halves8(p + 48, xe, xd, exact));
       p += 64;
     }
     const yr = y + (<usize>r << 2);

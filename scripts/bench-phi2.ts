@@ -352,6 +352,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       load_s: loadS,
       load_cpu_s: (loadCpu.user + loadCpu.system) / 1e6,
       first_touch_cpu_s_per_gb: firstTouch,
+      memory_note: backend.inner.memoryNote ?? null,
       prefill_s: r.prefillSeconds,
       decode_tokens_per_s: tps,
       decode_s_per_token: 1 / tps,
@@ -378,6 +379,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       log(`${weights} held as ${hold}, ${backend.name}, ${layers} layers (measured: ${result.measured})`);
       log(`  weights read per token   ${f(bytesPerToken / 1e9)} GB (${f(macs / 1e9)} GMAC)`);
       log(`  load                     ${f(loadS, 1)} s (${f(result.load_cpu_s, 1)} CPU s; fresh memory costs ${f(firstTouch, 2)} CPU s/GB just to touch once)`);
+      if (result.memory_note) log(`  fresh weight memory      ${result.memory_note}`);
       for (const b of batchRows) log(`  batch of ${String(b.batch).padEnd(3)}             ${f(b.decode_tokens_per_s)} tokens/s in all (${b.steps} steps, ${f(b.decode_s / b.steps, 3)} s a step)`);
       if (error) log(`  q8 vs fp16 (prompt)      max |Δlogit| ${error.max_abs_dlogit.toPrecision(3)}, same top-1 at ${error.top1_agree} of ${error.positions} positions`);
       log(`  prefill (10 tokens)      ${f(r.prefillSeconds)} s`);

@@ -82,6 +82,8 @@ export interface MatmulBackend {
    * work items span all of them, so no core idles between them). Optional.
    */
   matmulMany?(calls: readonly { handle: number; x: Float32Array }[], T: number): Promise<Float32Array[]>;
+  /** How the backend's fresh weight memory gets mapped, for logs (the wasm backend, kernels/prefault.ts). Optional. */
+  readonly memoryNote?: string;
   /** Bytes of weight storage held (for memory reports). */
   weightBytes(): number;
   /** Release threads and memory. */

@@ -9,6 +9,7 @@ import { Arena, MAX_COLS, XCAP, YCAP } from "./wasm";
 import { Q8_BLOCK } from "../matmul";
 import { DTYPE_BYTES } from "../dtypes";
 import { Ctrl, type FillMessage, type WeightMeta } from "./protocol";
+import type { Prefaulter } from "./prefault";
 
 /** Bytes of one block of a tiled Q8_0 group: the 4 rows' scales (float32), then their 4 × 32 int8 (assembly/tiled.ts). */
 const Q8_GROUP_BLOCK_BYTES = 16 + 4 * 32;
@@ -95,6 +96,8 @@ export class ComputeThread {
     readonly threads: number,
     private readonly ctrl: Int32Array,
     private readonly calls: Int32Array,
+    /** Maps the rows' memory before they are written (prefault.ts). */
+    readonly prefaulter: Prefaulter,
   ) {}
 
   /**
@@ -110,6 +113,17 @@ export class ComputeThread {
     const rowBytes = m.cols * size;
     const chunk = Math.max(1, Math.floor(XCAP / m.cols)); // rows per chunk
     const s = m.source;
+    // this thread's rows of the held matrix (tiled Q8_0: in each panel; row-major: its int8, then its scales)
+    if (m.held === "F32") this.prefaulter.populate(arena.memory, m.ptr + 4 * m.r0 * m.cols, 4 * (m.r1 - m.r0) * m.cols);
+    else if (m.tiled) {
+      for (let j = 0; j < m.panels; j++) {
+        const { g, pc } = q8Group(m, j, m.r0);
+        this.prefaulter.populate(arena.memory, g, ((m.r1 - m.r0) * pc * 9) / 8);
+      }
+    } else {
+      this.prefaulter.populate(arena.memory, m.ptr + m.r0 * m.cols, (m.r1 - m.r0) * m.cols);
+      this.prefaulter.populate(arena.memory, m.scales + (4 * m.r0 * m.cols) / Q8_BLOCK, (4 * (m.r1 - m.r0) * m.cols) / Q8_BLOCK);
+    }
     for (let r = m.r0; r < m.r1; r += chunk) {
       const rows = Math.min(chunk, m.r1 - r);
       const n = rows * m.cols;
@@ -167,6 +181,7 @@ export class ComputeThread {
     const bytes = n * BYTES[m.dtype];
     const dst = m.ptr + m.r0 * m.cols * BYTES[m.dtype];
     const s = m.source;
+    this.prefaulter.populate(arena.memory, dst, bytes);
     if (s.kind === "bytes") {
       if (s.bytes.byteLength !== bytes) throw new Error(`${m.name}: got ${s.bytes.byteLength} bytes for rows ${m.r0}…${m.r1}, expected ${bytes}`);
       arena.u8(dst, bytes).set(s.bytes);

@@ -26,6 +26,7 @@ import { checkEpilogue, Q8_BLOCK, type MatmulBackend, type WeightSpec } from "..
 import { Ctrl, ERROR_SLOT, MAX_CALLS, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, relaxedModule, wasmPath, type WasmModule } from "./wasm";
 import { ComputeThread, q8Panels } from "./compute";
+import { Prefaulter } from "./prefault";
 import { DTYPE_BYTES } from "../dtypes";
 
 export { measureReadBandwidth, type Bandwidth } from "./bandwidth";
@@ -56,6 +57,11 @@ class WasmMatmul implements MatmulBackend {
   private readonly threads: number;
   private readonly self: ComputeThread;
 
+  /** How fresh weight memory gets mapped: ahead of the writes, or one page fault at a time and why (prefault.ts). */
+  get memoryNote(): string {
+    return this.self.prefaulter.note;
+  }
+
   constructor(
     private readonly workers: Worker[],
     ctrl: SharedArrayBuffer,
@@ -63,12 +69,13 @@ class WasmMatmul implements MatmulBackend {
     calls: SharedArrayBuffer,
     private readonly maxArenaBytes: number,
     private readonly relaxed: WasmModule | null,
+    prefault: boolean,
   ) {
     this.calls = new Int32Array(calls);
     this.ctrl = new Int32Array(ctrl);
     this.errorText = new Uint8Array(errorText);
     this.threads = workers.length + 1;
-    this.self = new ComputeThread(workers.length, this.threads, this.ctrl, this.calls);
+    this.self = new ComputeThread(workers.length, this.threads, this.ctrl, this.calls, new Prefaulter(prefault));
     this.name = `wasm-simd${relaxed ? " (relaxed int8 dot)" : ""} × ${this.threads} thread${this.threads > 1 ? "s" : ""}`;
     for (const w of workers) {
       w.on("message", (m: FromWorker) => {
@@ -387,6 +394,8 @@ export interface WasmMatmulOptions {
    * the same results to the bit: false only to compare the two kernels).
    */
   relaxed?: boolean;
+  /** Map each weight's memory in one call before writing it (default true; false only to compare, prefault.ts). */
+  prefault?: boolean;
 }
 
 /** Start the kernel workers and return the backend. */
@@ -397,13 +406,14 @@ export async function createWasmMatmul(opts: WasmMatmulOptions = {}): Promise<Ma
   kernelModule(wasm); // compile errors surface here, not in a worker
   const relaxedWasm = wasmPath("relaxed.wasm");
   const relaxed = (opts.relaxed ?? true) ? relaxedModule(relaxedWasm) : null;
+  const prefault = opts.prefault ?? true;
   const script = compiledScript("worker");
   const ctrl = new SharedArrayBuffer(4 * Ctrl.LENGTH);
   const errorText = new SharedArrayBuffer(ERROR_SLOT * threads);
   const calls = new SharedArrayBuffer(4 * 3 * MAX_CALLS);
   const workers = Array.from({ length: threads - 1 }, (_, index) => {
-    const workerData: WorkerInit = { index, threads, wasm, relaxedWasm: relaxed ? relaxedWasm : null, ctrl, errorText, seq0: 0, calls };
+    const workerData: WorkerInit = { index, threads, wasm, relaxedWasm: relaxed ? relaxedWasm : null, ctrl, errorText, seq0: 0, calls, prefault };
     return new Worker(script, { workerData });
   });
-  return new WasmMatmul(workers, ctrl, errorText, calls, opts.maxArenaBytes ?? MAX_ARENA_BYTES, relaxed);
+  return new WasmMatmul(workers, ctrl, errorText, calls, opts.maxArenaBytes ?? MAX_ARENA_BYTES, relaxed, prefault);
 }

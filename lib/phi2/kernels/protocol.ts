@@ -48,6 +48,7 @@ export interface WorkerInit {
   errorText: SharedArrayBuffer; // ERROR_SLOT bytes per worker
   seq0: number; // SEQ when the worker was created
   calls: SharedArrayBuffer; // Int32Array(3 · MAX_CALLS): per matmul [handle, x offset, out offset] (in floats)
+  prefault: boolean; // map each weight's pages before filling them (prefault.ts)
 }
 
 export type Dtype = "F16" | "BF16" | "F32";

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Arena, kernelModule, relaxedModule } from "./wasm";
 import { ComputeThread } from "./compute";
+import { Prefaulter } from "./prefault";
 import { Ctrl, ERROR_SLOT, Op, SPIN_MS, type FromWorker, type ToWorker, type WorkerInit } from "./protocol";
 
 const init = workerData as WorkerInit;
@@ -15,7 +16,7 @@ const errorText = new Uint8Array(init.errorText, init.index * ERROR_SLOT, ERROR_
 const kernels = kernelModule(init.wasm);
 const relaxed = init.relaxedWasm === null ? null : relaxedModule(init.relaxedWasm);
 if (init.relaxedWasm !== null && !relaxed) throw new Error(`${init.relaxedWasm}: usable on the main thread but not in worker ${init.index}`);
-const thread = new ComputeThread(init.index, init.threads, ctrl, new Int32Array(init.calls));
+const thread = new ComputeThread(init.index, init.threads, ctrl, new Int32Array(init.calls), new Prefaulter(init.prefault));
 let seen = init.seq0;
 
 function reportError(e: unknown): void {

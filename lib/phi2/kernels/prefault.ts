@@ -1,0 +1,81 @@
+// Map the memory a weight is about to be written into in one call, before writing it:
+// madvise(MADV_POPULATE_WRITE) over its byte range (Linux 5.14 and later).
+//
+// Why: loading writes every weight byte into fresh memory, and Linux maps fresh
+// memory one 4 KiB page at a time, at the first write to each: a page fault each,
+// and a fault is a trip into the kernel. On the course's CI machine (a virtual
+// machine) one trip cost 15–20 µs: writing one byte per page of 1 GiB took 4.8–5.0 s,
+// so most of an fp16 phi-2 load (5.3 GB over two threads) was page faults, while
+// MADV_POPULATE_WRITE mapped the same 1 GiB in 0.18–0.19 s. (2 MB pages,
+// madvise(MADV_HUGEPAGE), also cut the faults, but decoding from them ran 5–10 %
+// slower here, so they are not asked for.)
+// JavaScript cannot call madvise, so this file calls libc through koffi, an optional
+// dependency (a foreign-function interface whose npm package carries prebuilt
+// binaries). Where koffi is missing, or not on Linux, or the kernel refuses, pages
+// fault in one at a time as before, and the note returned says why.
+
+import type { WasmMemory } from "./wasm";
+
+const MADV_POPULATE_WRITE = 23; // <asm-generic/mman-common.h>, Linux 5.14
+const PAGE = 4096; // madvise's unit: the start must be page-aligned (a wasm memory's base is)
+
+/** The part of koffi's API used here (2.x). */
+interface Koffi {
+  load(path: string): { func(signature: string): unknown };
+  errno(): number;
+}
+
+/** madvise(addr, length, advice): koffi passes a typed array as a pointer to its first byte. */
+export type Madvise = (addr: Uint8Array, length: number, advice: number) => number;
+
+export interface Libc {
+  madvise: Madvise;
+  errno(): number;
+}
+
+let libcCached: Libc | string | undefined;
+
+/** libc's madvise through koffi, or why it is not available. */
+export function libcMadvise(): Libc | string {
+  if (libcCached !== undefined) return libcCached;
+  if (process.platform !== "linux") return (libcCached = `not Linux (${process.platform})`);
+  try {
+    const name = "koffi"; // optional dependency: not a static import, so the build does not need it
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const koffi = require(name) as Koffi;
+    const madvise = koffi.load("libc.so.6").func("int madvise(void *addr, size_t length, int advice)") as Madvise;
+    libcCached = { madvise, errno: () => koffi.errno() };
+  } catch (e) {
+    libcCached = `koffi did not load: ${(e as Error).message.split("\n")[0]}`;
+  }
+  return libcCached;
+}
+
+/** What populating did: the pages mapped in one call each, or why they fault in one at a time. */
+export const PREFAULTED = "pages mapped before each weight is written (madvise MADV_POPULATE_WRITE, through koffi)";
+
+/**
+ * Fresh memory mapped ahead of writes: populate(ptr, bytes) maps bytes [ptr, ptr + bytes)
+ * of `memory`, widened to whole pages. After one refusal it stops asking (an older
+ * kernel refuses every call the same way) and `note` says why.
+ */
+export class Prefaulter {
+  note: string;
+  private libc: Libc | null;
+
+  constructor(enabled: boolean, libc: Libc | string = enabled ? libcMadvise() : "not asked for") {
+    this.libc = typeof libc === "string" ? null : libc;
+    this.note = typeof libc === "string" ? `pages fault in one at a time (prefaulting ${libc})` : PREFAULTED;
+  }
+
+  populate(memory: WasmMemory, ptr: number, bytes: number): void {
+    if (!this.libc || bytes <= 0) return;
+    const start = ptr - (ptr % PAGE);
+    const length = Math.ceil((ptr + bytes - start) / PAGE) * PAGE;
+    if (start + length > memory.buffer.byteLength) throw new Error(`prefault: bytes ${start}…${start + length} lie beyond the memory's ${memory.buffer.byteLength}`);
+    if (this.libc.madvise(new Uint8Array(memory.buffer, start, 1), length, MADV_POPULATE_WRITE) !== 0) {
+      this.note = `pages fault in one at a time (madvise MADV_POPULATE_WRITE refused, errno ${this.libc.errno()}: Linux older than 5.14?)`;
+      this.libc = null;
+    }
+  }
+}

@@ -95,6 +95,35 @@ describe("fp16 → fp32 in wasm (bit operations)", () => {
     expect(arena.k.f16AllFinite(src, 0x7c00)).toBe(1);
     expect(arena.k.f16AllFinite(src, 0x7c01)).toBe(0);
   });
+
+  test("tiled fp16: tileF16 puts each half where the layout says, and subnormals leave it as they leave row-major", () => {
+    const rows = 12, cols = 40, n = rows * cols;
+    const arena = new Arena(kernelModule());
+    const [rm, tiled, starts] = [arena.alloc(2 * n), arena.alloc(2 * n), arena.alloc(4 * (rows + 1))];
+    const h = arena.u16(rm, n);
+    const next = rng(5);
+    for (let i = 0; i < n; i++) h[i] = next() < 0.3 ? 1 + Math.floor(next() * 1023) : Math.floor(next() * 65536); // 30 % subnormal, sign included
+    const original = h.slice();
+    arena.k.tileF16(rm, tiled, rows, cols);
+    const t = arena.u16(tiled, n);
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++) expect(t[(r >> 2) * 4 * cols + (c >> 3) * 32 + (r & 3) * 8 + (c & 7)]).toBe(original[r * cols + c]);
+    // the same CSR lists from both layouts, and the dense copies still agree after (tiled = tile of row-major)
+    const total = arena.k.f16CountSubnormalsPerRow(rm, rows, cols, starts + 4);
+    const s = arena.u32(starts, rows + 1);
+    for (let r = 0; r < rows; r++) s[r + 1] += s[r];
+    expect(s[rows]).toBe(total);
+    const lists = (w: number, tiledLayout: boolean) => {
+      const [colIdx, vals] = [arena.alloc(4 * total), arena.alloc(4 * total)];
+      (tiledLayout ? arena.k.f16ExtractSubnormalsTiled : arena.k.f16ExtractSubnormalsAt)(w, rows, cols, starts, colIdx, vals);
+      return [Array.from(arena.u32(colIdx, total)), Array.from(arena.f32(vals, total))];
+    };
+    expect(lists(tiled, true)).toEqual(lists(rm, false));
+    const check = arena.alloc(2 * n);
+    arena.k.tileF16(rm, check, rows, cols);
+    expect(arena.u16(tiled, n)).toEqual(arena.u16(check, n));
+    expect(arena.k.f16CountSubnormals(tiled, n)).toBe(0);
+  });
 });
 
 describe("float32 → fp16/bf16 rounding in wasm (random weights at load)", () => {

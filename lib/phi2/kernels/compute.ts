@@ -49,6 +49,15 @@ function q8Group(w: { ptr: number; rows: number; cols: number; panels: number },
 // faster than 4 and balances worst.
 const BLOCKS_PER_THREAD = 4;
 
+/** Read dst.length bytes of the open file `fd` at `offset` into dst. */
+function readAt(fd: number, dst: Uint8Array, offset: number, file: string, name: string): void {
+  for (let got = 0; got < dst.length; ) {
+    const n = fs.readSync(fd, dst, got, Math.min(READ_CHUNK, dst.length - got), offset + got);
+    if (n === 0) throw new Error(`${file}: ended while reading weight "${name}" (${got} of ${dst.length} bytes at offset ${offset})`);
+    got += n;
+  }
+}
+
 /**
  * Read dst.length bytes of `file` at `offset` into dst. With `bounce` (a small buffer,
  * ~1 MB), the kernel copies into it and this thread copies on into dst: on this VM a
@@ -58,12 +67,11 @@ const BLOCKS_PER_THREAD = 4;
 export function readInto(dst: Uint8Array, file: string, offset: number, name: string, bounce?: Uint8Array): void {
   const fd = fs.openSync(file, "r");
   try {
-    for (let got = 0; got < dst.length; ) {
-      const want = Math.min(bounce ? bounce.length : READ_CHUNK, dst.length - got);
-      const n = bounce ? fs.readSync(fd, bounce, 0, want, offset + got) : fs.readSync(fd, dst, got, want, offset + got);
-      if (n === 0) throw new Error(`${file}: ended while reading weight "${name}" (${got} of ${dst.length} bytes at offset ${offset})`);
-      if (bounce) dst.set(bounce.subarray(0, n), got);
-      got += n;
+    if (!bounce) return readAt(fd, dst, offset, file, name);
+    for (let got = 0; got < dst.length; got += bounce.length) {
+      const part = bounce.subarray(0, Math.min(bounce.length, dst.length - got));
+      readAt(fd, part, offset + got, file, name);
+      dst.set(part, got);
     }
   } finally {
     fs.closeSync(fd);
@@ -168,6 +176,42 @@ export class ComputeThread {
     }
   }
 
+  /**
+   * Rows [r0, r1) of an fp16 weight held tiled: a chunk of whole groups of 4 rows at a
+   * time lands row-major in this thread's scratch (read from the file, copied, or
+   * generated), is scanned there while in cache (inf/NaN, subnormals per row), and is
+   * tiled into place: the weight's memory is written once.
+   */
+  private fillTiledF16(m: FillMessage): { finite: boolean; count: number } {
+    const arena = this.arenas[m.arena];
+    const k = arena.k;
+    const { XIN, XP } = arena.scratch(this.slot);
+    const rowBytes = 2 * m.cols;
+    const chunk = 4 * Math.max(1, Math.floor(BOUNCE_BYTES / (4 * rowBytes))); // rows per chunk (XCAP halves fit in XP)
+    this.prefaulter.populate(arena.memory, m.ptr + m.r0 * rowBytes, (m.r1 - m.r0) * rowBytes);
+    const s = m.source;
+    const fd = s.kind === "file" ? fs.openSync(s.file, "r") : -1;
+    let finite = true, count = 0;
+    try {
+      for (let r = m.r0; r < m.r1; r += chunk) {
+        const rows = Math.min(chunk, m.r1 - r);
+        const n = rows * m.cols;
+        if (s.kind === "bytes") arena.u8(XP, 2 * n).set(s.bytes.subarray((r - m.r0) * rowBytes, (r - m.r0 + rows) * rowBytes));
+        else if (s.kind === "file") readAt(fd, arena.u8(XP, 2 * n), s.offset + (r - m.r0) * rowBytes, s.file, m.name);
+        else {
+          k.randomF32(XIN, n, s.seed, r * m.cols, s.scale); // random.ts's values, rounded to fp16
+          k.f32ToF16(XIN, XP, n);
+        }
+        finite &&= k.f16AllFinite(XP, n) === 1;
+        count += k.f16CountSubnormalsPerRow(XP, rows, m.cols, m.counts + 4 * r);
+        k.tileF16(XP, m.ptr + r * rowBytes, rows, m.cols);
+      }
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+    return { finite, count };
+  }
+
   /** Rows [r0, r1) of a weight into its place; F16: per-row subnormal counts, and whether all are finite. */
   fill(m: FillMessage): { finite: boolean; count: number } {
     if (m.cols > MAX_COLS) throw new Error(`${m.name}: ${m.cols} columns, the kernels support at most ${MAX_COLS}`);
@@ -175,6 +219,7 @@ export class ComputeThread {
       this.fillConverted(m);
       return { finite: true, count: 0 };
     }
+    if (m.dtype === "F16" && m.tiled) return this.fillTiledF16(m);
     const arena = this.arenas[m.arena];
     const rows = m.r1 - m.r0;
     const n = rows * m.cols;
@@ -206,14 +251,12 @@ export class ComputeThread {
     };
   }
 
-  /** Rows [r0, r1) of a filled weight: subnormals out to the sparse lists (row-major), then tiled in place. */
+  /** Rows [r0, r1) of a filled fp16 weight: its subnormals out to the sparse lists (see matvec.ts). */
   finishRows(w: WeightMeta, r0: number, r1: number): void {
+    if (!w.sparse) return;
     const k = this.arenas[w.arena].k;
-    if (w.sparse) k.f16ExtractSubnormalsAt(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols, w.sparse.rowStart + 4 * r0, w.sparse.colIdx, w.sparse.vals);
-    if (!w.tiled) return;
-    const { TMP } = this.arenas[w.arena].scratch(this.slot);
-    // (Q8_0 was quantized straight into its tiled places)
-    if (w.dtype === "F16") k.tile4(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols * 2, 16, TMP); // chunks of 8 halves
+    const extract = w.tiled ? k.f16ExtractSubnormalsTiled : k.f16ExtractSubnormalsAt;
+    extract(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols, w.sparse.rowStart + 4 * r0, w.sparse.colIdx, w.sparse.vals);
   }
 
   /** The command's products as parts, each cut into blocks of rows × blocks of tokens, numbered in one sequence. */

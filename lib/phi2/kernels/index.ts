@@ -8,10 +8,9 @@
 // fp16 and int8 matrices are held "tiled" (assembly/tiled.ts): 4 rows interleaved,
 // so a matrix-vector product reads one sequential stream.
 // Loading: the main thread decides where each weight goes; compute thread i fills
-// rows [⌊i·rows/n⌋, ⌊(i+1)·rows/n⌋) (whole groups of 4) — "file" weights straight
-// from the file, "random" ones generated in place; held as F32 or Q8_0 (int8),
-// each thread converts its rows through its scratch (Q8_0 straight into its tiled
-// places); fp16 is tiled in place afterwards.
+// rows [⌊i·rows/n⌋, ⌊(i+1)·rows/n⌋) (whole groups of 4), a chunk at a time through
+// its scratch — read from the file, copied, or generated — and on into place:
+// tiled fp16, converted to F32, or quantized to Q8_0 (straight into its tiled places).
 // Multiplying: each call is cut into blocks of rows that the threads take from a
 // shared counter, so the work follows whichever cores are free (on a shared machine
 // another program often holds one of them for a while). A call starts in the

@@ -89,7 +89,7 @@ export interface FillMessage {
   dtype: Dtype; // the source's
   held: HeldDtype; // dtype, or what to convert it to
   scales: number; // row-major Q8_0: where the block scales go
-  tiled: boolean; // Q8_0 quantized straight into the tiled layout (WeightMeta.tiled)
+  tiled: boolean; // F16 or Q8_0 written straight into the tiled layout (WeightMeta.tiled)
   rows: number; // the whole weight's
   cols: number;
   panels: number; // Q8_0: column panels (WeightMeta.panels)
@@ -104,7 +104,7 @@ export interface FillMessage {
 
 /**
  * Register a filled weight. Each worker finishes its rows [r0, r1) first: moves their
- * fp16 subnormals into the sparse lists (if meta.sparse), then tiles them (if meta.tiled).
+ * fp16 subnormals into the sparse lists (if meta.sparse).
  */
 export interface RegisterMessage {
   type: "register";

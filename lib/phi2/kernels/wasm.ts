@@ -54,6 +54,7 @@ export interface KernelExports {
   f16CountSubnormals(src: number, n: number): number;
   f16CountSubnormalsPerRow(w: number, rows: number, cols: number, counts: number): number;
   f16ExtractSubnormalsAt(w: number, rows: number, cols: number, rowStart: number, colIdx: number, vals: number): void;
+  f16ExtractSubnormalsTiled(w: number, rows: number, cols: number, rowStart: number, colIdx: number, vals: number): void;
   sparseAdd(y: number, row0: number, rows: number, rowStart: number, colIdx: number, vals: number, x: number, cols: number, T: number, yStride: number): void;
   prepX(x: number, xp: number, T: number, cols: number, permute: number, scale: number): number;
   f16MatvecFast(w: number, xp: number, y: number, rows: number, cols: number): void;
@@ -70,7 +71,7 @@ export interface KernelExports {
   quantizeQ8Strided(src: number, n: number, q: number, qStep: number, d: number, dStep: number): number;
   quantizeX(x: number, T: number, cols: number, xq: number, xd: number): void;
   q8Matmul(wq: number, wd: number, xq: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number): void;
-  tile4(w: number, rows: number, rowBytes: number, chunk: number, tmp: number): void;
+  tileF16(src: number, dst: number, rows: number, cols: number): void;
   f16MatvecTiled(w: number, xp: number, y: number, rows: number, cols: number): void;
   f16MatvecTiledExact(w: number, xp: number, y: number, rows: number, cols: number): void;
   f16MatmulTiled(w: number, xp: number, y: number, rows: number, cols: number, T: number, yStride: number, tmp: number, fast: number): void;

@@ -133,6 +133,27 @@ export function f16ExtractSubnormalsAt(w: usize, rows: i32, cols: i32, rowStart:
   }
 }
 
+/** f16ExtractSubnormalsAt for w held tiled (assembly/tiled.ts): row r's 8 columns at c lie at group(r) + 8c + 16·(r % 4). */
+export function f16ExtractSubnormalsTiled(w: usize, rows: i32, cols: i32, rowStart: usize, colIdx: usize, vals: usize): void {
+  const rowBytes = <usize>cols << 1;
+  for (let r = 0; r < rows; r++) {
+    let k = load<u32>(rowStart + (<usize>r << 2));
+    let p = w + <usize>(r & ~3) * rowBytes + (<usize>(r & 3) << 4);
+    for (let c = 0; c < cols; c += 8, p += 64) {
+      if (!v128.any_true(subnormalLanes(v128.load(p)))) continue;
+      for (let e = 0; e < 8; e++) {
+        const h = <u32>load<u16>(p + (<usize>e << 1));
+        if (isSubnormal16(h)) {
+          store<u32>(colIdx + (<usize>k << 2), c + e);
+          store<f32>(vals + (<usize>k << 2), halfToF32(h));
+          store<u16>(p + (<usize>e << 1), 0);
+          k++;
+        }
+      }
+    }
+  }
+}
+
 /** y[t·yStride + i] += Σ_k vals[k] · x[t·cols + colIdx[k]] over row (row0 + i)'s entries; x natural order. */
 export function sparseAdd(y: usize, row0: i32, rows: i32, rowStart: usize, colIdx: usize, vals: usize, x: usize, cols: i32, T: i32, yStride: i32): void {
   for (let i = 0; i < rows; i++) {
@@ -474,7 +495,7 @@ export function f32ToBF16(src: usize, dst: usize, n: i32): void {
 export { quantizeQ8, quantizeQ8Strided, quantizeX, q8Matmul } from "./q8";
 
 // ---- the tiled layout (4 rows interleaved; one sequential stream): see tiled.ts ----
-export { tile4, f16MatvecTiled, f16MatvecTiledExact, f16MatmulTiled, q8MatmulTiled } from "./tiled";
+export { tileF16, f16MatvecTiled, f16MatvecTiledExact, f16MatmulTiled, q8MatmulTiled } from "./tiled";
 
 // ---- attention of a new position against the KV cache: see attention.ts ----------
 export { attnScores, attnMix } from "./attention";

@@ -11,8 +11,9 @@
 // fp16 [rows, cols] (rows % 4 == 0, cols % 8 == 0): group g holds rows 4g…4g+3;
 // for each chunk of 8 columns, 4 × 16 bytes: row 4g's 8 halves, then 4g+1's, …
 //
-// A group occupies exactly the bytes its 4 rows did, so tiling is in place and a
-// block of rows starting at a multiple of 4 starts at the same address as before.
+// A group occupies exactly the bytes its 4 rows did, so a block of rows starting at
+// a multiple of 4 starts at the same address as row-major. The load tiles each chunk
+// of rows on its way from the file (or generator) into place: no second pass.
 //
 // Q8_0 [rows, cols] (rows % 4 == 0, cols % 32 == 0): group g at 4g · cols · 9/8 bytes;
 // for each block of 32 columns, 144 bytes: the 4 rows' block scales (float32, one
@@ -26,23 +27,17 @@ export const Q8_GROUP_BLOCK_BYTES = 144;
 
 import { rawEven, rawOdd, rawToF32, hsum, blockDot } from "./simd";
 
-/**
- * Tile rows [0, rows) of a row-major matrix in place (rows % 4 == 0): rowBytes per
- * row, cut in chunks of `chunk` bytes (a multiple of 4 dividing rowBytes). tmp: 4 · rowBytes of scratch.
- */
-export function tile4(w: usize, rows: i32, rowBytes: i32, chunk: i32, tmp: usize): void {
-  const groupBytes = <usize>rowBytes << 2;
-  const n = rowBytes / chunk;
+/** The row-major fp16 matrix src [rows, cols] (rows % 4 == 0, cols % 8 == 0) tiled into dst. */
+export function tileF16(src: usize, dst: usize, rows: i32, cols: i32): void {
+  const rowBytes = <usize>cols << 1;
   for (let r = 0; r < rows; r += 4) {
-    const g = w + (<usize>r >> 2) * groupBytes;
-    memory.copy(tmp, g, groupBytes);
-    let dst = g;
-    for (let j = 0; j < n; j++) {
-      const src = tmp + <usize>j * <usize>chunk;
-      for (let i = 0; i < 4; i++) {
-        memory.copy(dst, src + <usize>i * <usize>rowBytes, chunk);
-        dst += chunk;
-      }
+    const s = src + <usize>r * rowBytes;
+    for (let c: usize = 0; c < rowBytes; c += 16) {
+      v128.store(dst, v128.load(s + c));
+      v128.store(dst, v128.load(s + rowBytes + c), 16);
+      v128.store(dst, v128.load(s + 2 * rowBytes + c), 32);
+      v128.store(dst, v128.load(s + 3 * rowBytes + c), 48);
+      dst += 64;
     }
   }
 }

@@ -160,16 +160,40 @@ export function sparseAdd(y: usize, row0: i32, rows: i32, rowStart: usize, colId
     const k0 = load<u32>(rowStart + (<usize>(row0 + i) << 2));
     const k1 = load<u32>(rowStart + (<usize>(row0 + i + 1) << 2));
     if (k0 == k1) continue;
-    for (let t = 0; t < T; t++) {
-      const xt = x + <usize>t * (<usize>cols << 2);
+    // 4 tokens at a time: each entry's value and column are read once for 4 sums that
+    // do not wait on each other (one sum per token waited on its own adds)
+    const xs = <usize>cols << 2;
+    let t = 0;
+    for (; t + 4 <= T; t += 4) {
+      const x0 = x + <usize>t * xs;
+      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+      for (let k = k0; k < k1; k++) {
+        const v = load<f32>(vals + (<usize>k << 2));
+        const xc = x0 + (<usize>load<u32>(colIdx + (<usize>k << 2)) << 2);
+        s0 += v * load<f32>(xc);
+        s1 += v * load<f32>(xc + xs);
+        s2 += v * load<f32>(xc + 2 * xs);
+        s3 += v * load<f32>(xc + 3 * xs);
+      }
+      addAt(y + ((<usize>t * <usize>yStride + <usize>i) << 2), s0);
+      addAt(y + ((<usize>(t + 1) * <usize>yStride + <usize>i) << 2), s1);
+      addAt(y + ((<usize>(t + 2) * <usize>yStride + <usize>i) << 2), s2);
+      addAt(y + ((<usize>(t + 3) * <usize>yStride + <usize>i) << 2), s3);
+    }
+    for (; t < T; t++) {
+      const xt = x + <usize>t * xs;
       let s: f32 = 0;
       for (let k = k0; k < k1; k++) {
         s += load<f32>(vals + (<usize>k << 2)) * load<f32>(xt + (<usize>load<u32>(colIdx + (<usize>k << 2)) << 2));
       }
-      const p = y + ((<usize>t * <usize>yStride + <usize>i) << 2);
-      store<f32>(p, load<f32>(p) + s);
+      addAt(y + ((<usize>t * <usize>yStride + <usize>i) << 2), s);
     }
   }
+}
+
+// @ts-ignore: decorator
+@inline function addAt(p: usize, s: f32): void {
+  store<f32>(p, load<f32>(p) + s);
 }
 
 /**

@@ -205,9 +205,18 @@ export class PhiModel {
 
     const e = check("model.embed_tokens.weight", [vocabSize, hidden]);
     if (e.dtype !== "F16" && e.dtype !== "BF16" && e.dtype !== "F32") throw new Error(`${e.file}: embedding dtype ${e.dtype}`);
-    const embedding = storedEmbedding(st.readBytes(e.name), e.dtype, vocabSize, hidden);
-    const { layers, finalNorm, lmHead } = await buildLayers(config, linear, norm, opts.onProgress);
-    return new PhiModel(config, backend, embedding, layers, finalNorm, lmHead);
+    // the embedding table (phi-2: 262 MB) is read on libuv's thread pool while this thread
+    // fills its share of the layers (it would otherwise read it while the workers wait)
+    const embeddingBytes = st.readBytesAsync(e.name);
+    let built: Awaited<ReturnType<typeof buildLayers>>;
+    try {
+      built = await buildLayers(config, linear, norm, opts.onProgress);
+    } catch (err) {
+      await embeddingBytes.catch(() => undefined); // the caller closes the files: not while the read runs
+      throw err;
+    }
+    const embedding = storedEmbedding(await embeddingBytes, e.dtype, vocabSize, hidden);
+    return new PhiModel(config, backend, embedding, built.layers, built.finalNorm, built.lmHead);
   }
 
   /**

@@ -160,6 +160,24 @@ export class SafetensorsFile {
     return readExactly(this.fd, this.file, len, t.offset + start, name);
   }
 
+  /**
+   * readBytes on libuv's thread pool: the calling thread goes on meanwhile. The file
+   * must stay open until the promise settles.
+   */
+  async readBytesAsync(name: string): Promise<Uint8Array> {
+    const t = this.info(name);
+    if (this.fd === null) throw new SafetensorsError(this.file, "file already closed", name);
+    const buf = new Uint8Array(t.byteLength);
+    for (let done = 0; done < buf.length; ) {
+      const n = await new Promise<number>((resolve, reject) =>
+        fs.read(this.fd!, buf, done, buf.length - done, t.offset + done, (e, bytes) => (e ? reject(e) : resolve(bytes))),
+      );
+      if (n === 0) throw new SafetensorsError(this.file, `file ended after ${t.offset + done} bytes while reading ${buf.length} bytes at ${t.offset}`, name);
+      done += n;
+    }
+    return buf;
+  }
+
   close(): void {
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
@@ -246,6 +264,10 @@ export class SafetensorsModel {
   readBytes(name: string, start = 0, length?: number): Uint8Array {
     const t = this.info(name);
     return this.files.get(t.file)!.readBytes(name, start, length);
+  }
+
+  readBytesAsync(name: string): Promise<Uint8Array> {
+    return this.files.get(this.info(name).file)!.readBytesAsync(name);
   }
 
   /** A float tensor (F16, BF16 or F32) decoded to float32. */

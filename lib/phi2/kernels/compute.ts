@@ -187,9 +187,10 @@ export class ComputeThread {
     const k = arena.k;
     const { XIN, XP } = arena.scratch(this.slot);
     const rowBytes = 2 * m.cols;
-    const chunk = 4 * Math.max(1, Math.floor(BOUNCE_BYTES / (4 * rowBytes))); // rows per chunk (XCAP halves fit in XP)
+    const chunk = 4 * Math.max(1, Math.floor(BOUNCE_BYTES / (4 * rowBytes))); // rows per chunk: ≤ 1 MB of halves in XP (and XCAP floats in XIN)
     this.prefaulter.populate(arena.memory, m.ptr + m.r0 * rowBytes, (m.r1 - m.r0) * rowBytes);
     const s = m.source;
+    if (s.kind === "bytes" && s.bytes.byteLength !== (m.r1 - m.r0) * rowBytes) throw new Error(`${m.name}: got ${s.bytes.byteLength} bytes for rows ${m.r0}…${m.r1}, expected ${(m.r1 - m.r0) * rowBytes}`);
     const fd = s.kind === "file" ? fs.openSync(s.file, "r") : -1;
     let finite = true, count = 0;
     try {

@@ -4,11 +4,12 @@
 // Why: loading writes every weight byte into fresh memory, and Linux maps fresh
 // memory one 4 KiB page at a time, at the first write to each: a page fault each,
 // and a fault is a trip into the kernel. On the course's CI machine (a virtual
-// machine) one trip cost 15–20 µs: writing one byte per page of 1 GiB took 4.8–5.0 s,
-// so most of an fp16 phi-2 load (5.3 GB over two threads) was page faults, while
-// MADV_POPULATE_WRITE mapped the same 1 GiB in 0.18–0.19 s. (2 MB pages,
-// madvise(MADV_HUGEPAGE), also cut the faults, but decoding from them ran 5–10 %
-// slower here, so they are not asked for.)
+// machine) writing one byte per page of 1 GiB took 4.6–5.0 s, most of an fp16 phi-2
+// load (5.3 GB over two threads). MADV_POPULATE_WRITE mapped the same 1 GiB in
+// 0.18–0.24 s, and the same writes after it took 2.7–2.8 s: this virtual machine
+// still charges the first touch of each page, but no longer the trip. (2 MB pages,
+// madvise(MADV_HUGEPAGE), cut both, but decoding from them ran 5–10 % slower here,
+// so they are not asked for.)
 // JavaScript cannot call madvise, so this file calls libc through koffi, an optional
 // dependency (a foreign-function interface whose npm package carries prebuilt
 // binaries). Where koffi is missing, or not on Linux, or the kernel refuses, pages

@@ -260,9 +260,11 @@ export async function compareWithLlamaCpp(o: {
     return { llama_cpp: null, llama_cpp_missing: m.why };
   }
   const file = o.folder ? ggufOfFolder(o.folder, o.config, o.type, log) : ggufOfRandom(o.config, o.type, log);
-  // a folder run times both loads from the page cache: read the GGUF once, as bench-phi2 read the shards
-  const warm = o.folder ? readThrough([file]) : undefined;
-  if (warm) log(warmLine(file, warm));
+  // llama.cpp's load is timed from the page cache: the GGUF is read once first, as bench-phi2
+  // reads a folder's shards (random weights too: without this read, llama.cpp's load of a GGUF
+  // reused from an earlier run took anywhere from 1.0 to 8.9 s here)
+  const warm = readThrough([file]);
+  log(warmLine(file, warm));
   log(`llama.cpp (node-llama-cpp ${m.version}): load average before the run ${loadAverage().toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
   const r = await runLlamaCpp(m.lib, file, o.promptIds, o.newTokens + 1, o.threads);
   let same = 0;
@@ -286,7 +288,8 @@ export async function compareWithLlamaCpp(o: {
     llama_cpp: `node-llama-cpp ${m.version}`,
     llama_cpp_gguf: file,
     llama_cpp_gguf_type: o.type,
-    ...(warm ? { llama_cpp_gguf_read_bytes: warm.bytes, llama_cpp_gguf_read_s: warm.seconds } : {}),
+    llama_cpp_gguf_read_bytes: warm.bytes,
+    llama_cpp_gguf_read_s: warm.seconds,
     llama_cpp_threads: r.threads,
     llama_cpp_loadavg_1min_before: r.loadavg_1min_before,
     llama_cpp_load_s: r.load_s,

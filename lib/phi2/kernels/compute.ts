@@ -16,7 +16,7 @@ const Q8_GROUP_BLOCK_BYTES = 16 + 4 * 32;
 const BYTES = { ...DTYPE_BYTES, Q8_0: 1 } as const; // as held; Q8_0: the int8 part (its scales apart)
 const TWO_POW_112 = 2 ** 112;
 const READ_CHUNK = 1 << 30; // one readSync reads at most 2 GB
-const BOUNCE_BYTES = 1 << 20; // file reads pass through this much of the thread's scratch (see readInto)
+const BOUNCE_BYTES = 1 << 20; // file reads pass through this much of the thread's scratch (see fillStored)
 // Widest column panel of a Q8_0 matrix: one kernel pass keeps x (int16, 2 bytes a
 // column) in L1 beside the 4 rows it streams (4 bytes a column). At 2560 and 4096
 // columns a thread multiplied 17–19 GMAC/s, at 5120 and 10240 (phi-2's fc2) 12–14:
@@ -58,26 +58,6 @@ function readAt(fd: number, dst: Uint8Array, offset: number, file: string, name:
   }
 }
 
-/**
- * Read dst.length bytes of `file` at `offset` into dst. With `bounce` (a small buffer,
- * ~1 MB), the kernel copies into it and this thread copies on into dst: on this VM a
- * read() straight into fresh memory cost 5 s/GB and the first access after it another
- * 2.2 s/GB, while through a bounce buffer the whole came to 5.1 s/GB.
- */
-export function readInto(dst: Uint8Array, file: string, offset: number, name: string, bounce?: Uint8Array): void {
-  const fd = fs.openSync(file, "r");
-  try {
-    if (!bounce) return readAt(fd, dst, offset, file, name);
-    for (let got = 0; got < dst.length; got += bounce.length) {
-      const part = bounce.subarray(0, Math.min(bounce.length, dst.length - got));
-      readAt(fd, part, offset + got, file, name);
-      dst.set(part, got);
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** One product of a MATMUL command, cut into work items [token block, row block]. */
 interface Part {
   w: WeightMeta;
@@ -113,7 +93,7 @@ export class ComputeThread {
    * than the source's), a chunk of rows at a time through this worker's scratch:
    * source → float32 in XIN (the values the source dtype holds) → the held form.
    */
-  private fillConverted(m: FillMessage): void {
+  private fillConverted(m: FillMessage, fd: number): void {
     const arena = this.arenas[m.arena];
     const k = arena.k;
     const { XIN, XP } = arena.scratch(this.slot);
@@ -121,17 +101,6 @@ export class ComputeThread {
     const rowBytes = m.cols * size;
     const chunk = Math.max(1, Math.floor(XCAP / m.cols)); // rows per chunk
     const s = m.source;
-    // this thread's rows of the held matrix (tiled Q8_0: in each panel; row-major: its int8, then its scales)
-    if (m.held === "F32") this.prefaulter.populate(arena.memory, m.ptr + 4 * m.r0 * m.cols, 4 * (m.r1 - m.r0) * m.cols);
-    else if (m.tiled) {
-      for (let j = 0; j < m.panels; j++) {
-        const { g, pc } = q8Group(m, j, m.r0);
-        this.prefaulter.populate(arena.memory, g, ((m.r1 - m.r0) * pc * 9) / 8);
-      }
-    } else {
-      this.prefaulter.populate(arena.memory, m.ptr + m.r0 * m.cols, (m.r1 - m.r0) * m.cols);
-      this.prefaulter.populate(arena.memory, m.scales + (4 * m.r0 * m.cols) / Q8_BLOCK, (4 * (m.r1 - m.r0) * m.cols) / Q8_BLOCK);
-    }
     for (let r = m.r0; r < m.r1; r += chunk) {
       const rows = Math.min(chunk, m.r1 - r);
       const n = rows * m.cols;
@@ -144,7 +113,7 @@ export class ComputeThread {
       } else if (s.kind === "bytes") {
         raw.set(s.bytes.subarray((r - m.r0) * rowBytes, (r - m.r0 + rows) * rowBytes));
       } else {
-        readInto(raw, s.file, s.offset + (r - m.r0) * rowBytes, m.name);
+        readAt(fd, raw, s.offset + (r - m.r0) * rowBytes, s.file, m.name);
       }
       if (s.kind !== "random" || m.dtype !== "F32") {
         if (m.dtype === "F16") k.f16ToF32(XP, XIN, n);
@@ -182,57 +151,91 @@ export class ComputeThread {
    * generated), is scanned there while in cache (inf/NaN, subnormals per row), and is
    * tiled into place: the weight's memory is written once.
    */
-  private fillTiledF16(m: FillMessage): { finite: boolean; count: number } {
+  private fillTiledF16(m: FillMessage, fd: number): { finite: boolean; count: number } {
     const arena = this.arenas[m.arena];
     const k = arena.k;
     const { XIN, XP } = arena.scratch(this.slot);
     const rowBytes = 2 * m.cols;
     const chunk = 4 * Math.max(1, Math.floor(BOUNCE_BYTES / (4 * rowBytes))); // rows per chunk: ≤ 1 MB of halves in XP (and XCAP floats in XIN)
-    this.prefaulter.populate(arena.memory, m.ptr + m.r0 * rowBytes, (m.r1 - m.r0) * rowBytes);
     const s = m.source;
-    if (s.kind === "bytes" && s.bytes.byteLength !== (m.r1 - m.r0) * rowBytes) throw new Error(`${m.name}: got ${s.bytes.byteLength} bytes for rows ${m.r0}…${m.r1}, expected ${(m.r1 - m.r0) * rowBytes}`);
-    const fd = s.kind === "file" ? fs.openSync(s.file, "r") : -1;
     let finite = true, count = 0;
-    try {
-      for (let r = m.r0; r < m.r1; r += chunk) {
-        const rows = Math.min(chunk, m.r1 - r);
-        const n = rows * m.cols;
-        if (s.kind === "bytes") arena.u8(XP, 2 * n).set(s.bytes.subarray((r - m.r0) * rowBytes, (r - m.r0 + rows) * rowBytes));
-        else if (s.kind === "file") readAt(fd, arena.u8(XP, 2 * n), s.offset + (r - m.r0) * rowBytes, s.file, m.name);
-        else {
-          k.randomF32(XIN, n, s.seed, r * m.cols, s.scale); // random.ts's values, rounded to fp16
-          k.f32ToF16(XIN, XP, n);
-        }
-        finite &&= k.f16AllFinite(XP, n) === 1;
-        count += k.f16CountSubnormalsPerRow(XP, rows, m.cols, m.counts + 4 * r);
-        k.tileF16(XP, m.ptr + r * rowBytes, rows, m.cols);
+    for (let r = m.r0; r < m.r1; r += chunk) {
+      const rows = Math.min(chunk, m.r1 - r);
+      const n = rows * m.cols;
+      if (s.kind === "bytes") arena.u8(XP, 2 * n).set(s.bytes.subarray((r - m.r0) * rowBytes, (r - m.r0 + rows) * rowBytes));
+      else if (s.kind === "file") readAt(fd, arena.u8(XP, 2 * n), s.offset + (r - m.r0) * rowBytes, s.file, m.name);
+      else {
+        k.randomF32(XIN, n, s.seed, r * m.cols, s.scale); // random.ts's values, rounded to fp16
+        k.f32ToF16(XIN, XP, n);
       }
-    } finally {
-      if (fd >= 0) fs.closeSync(fd);
+      finite &&= k.f16AllFinite(XP, n) === 1;
+      count += k.f16CountSubnormalsPerRow(XP, rows, m.cols, m.counts + 4 * r);
+      k.tileF16(XP, m.ptr + r * rowBytes, rows, m.cols);
     }
     return { finite, count };
   }
 
-  /** Rows [r0, r1) of a weight into its place; F16: per-row subnormal counts, and whether all are finite. */
+  /** The byte ranges rows [r0, r1) of a weight take as held: tiled Q8_0 one per panel; row-major Q8_0 its int8, then its scales. */
+  private heldRanges(m: FillMessage): [number, number][] {
+    const rows = m.r1 - m.r0;
+    if (m.held === "Q8_0" && m.tiled) {
+      return Array.from({ length: m.panels }, (_, j): [number, number] => {
+        const { g, pc } = q8Group(m, j, m.r0);
+        return [g, (rows * pc * 9) / 8];
+      });
+    }
+    const size = BYTES[m.held];
+    const ranges: [number, number][] = [[m.ptr + m.r0 * m.cols * size, rows * m.cols * size]];
+    if (m.held === "Q8_0") ranges.push([m.scales + (4 * m.r0 * m.cols) / Q8_BLOCK, (4 * rows * m.cols) / Q8_BLOCK]);
+    return ranges;
+  }
+
+  /**
+   * Rows [r0, r1) of a weight into its place; F16: per-row subnormal counts, and whether
+   * all are finite. Whatever the path: a bytes source is checked, the rows' memory is
+   * mapped before any byte lands in it (prefault.ts), and a file is opened once.
+   */
   fill(m: FillMessage): { finite: boolean; count: number } {
     if (m.cols > MAX_COLS) throw new Error(`${m.name}: ${m.cols} columns, the kernels support at most ${MAX_COLS}`);
-    if (m.held !== m.dtype) {
-      this.fillConverted(m);
-      return { finite: true, count: 0 };
+    const s = m.source;
+    const sourceBytes = (m.r1 - m.r0) * m.cols * BYTES[m.dtype];
+    if (s.kind === "bytes" && s.bytes.byteLength !== sourceBytes) throw new Error(`${m.name}: got ${s.bytes.byteLength} bytes for rows ${m.r0}…${m.r1}, expected ${sourceBytes}`);
+    const arena = this.arenas[m.arena];
+    for (const [ptr, bytes] of this.heldRanges(m)) this.prefaulter.populate(arena.memory, ptr, bytes);
+    const fd = s.kind === "file" ? fs.openSync(s.file, "r") : -1;
+    try {
+      if (m.held !== m.dtype) {
+        this.fillConverted(m, fd);
+        return { finite: true, count: 0 };
+      }
+      return m.dtype === "F16" && m.tiled ? this.fillTiledF16(m, fd) : this.fillStored(m, fd);
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
     }
-    if (m.dtype === "F16" && m.tiled) return this.fillTiledF16(m);
+  }
+
+  /**
+   * Rows [r0, r1) of a weight held as stored, row-major. A file's bytes pass through a
+   * ~1 MB bounce buffer in the thread's scratch: on this VM a read() straight into fresh
+   * memory cost 5 s/GB and the first access after it another 2.2 s/GB, while through a
+   * bounce buffer the whole came to 5.1 s/GB.
+   */
+  private fillStored(m: FillMessage, fd: number): { finite: boolean; count: number } {
     const arena = this.arenas[m.arena];
     const rows = m.r1 - m.r0;
     const n = rows * m.cols;
     const bytes = n * BYTES[m.dtype];
     const dst = m.ptr + m.r0 * m.cols * BYTES[m.dtype];
     const s = m.source;
-    this.prefaulter.populate(arena.memory, dst, bytes);
     if (s.kind === "bytes") {
-      if (s.bytes.byteLength !== bytes) throw new Error(`${m.name}: got ${s.bytes.byteLength} bytes for rows ${m.r0}…${m.r1}, expected ${bytes}`);
       arena.u8(dst, bytes).set(s.bytes);
     } else if (s.kind === "file") {
-      readInto(arena.u8(dst, bytes), s.file, s.offset, m.name, arena.u8(arena.scratch(this.slot).XIN, BOUNCE_BYTES));
+      const bounce = arena.u8(arena.scratch(this.slot).XIN, BOUNCE_BYTES);
+      for (let got = 0; got < bytes; got += BOUNCE_BYTES) {
+        const part = bounce.subarray(0, Math.min(BOUNCE_BYTES, bytes - got));
+        readAt(fd, part, s.offset + got, s.file, m.name);
+        arena.u8(dst + got, part.length).set(part);
+      }
     } else if (m.dtype === "F32") {
       arena.k.randomF32(dst, n, s.seed, m.r0 * m.cols, s.scale);
     } else {

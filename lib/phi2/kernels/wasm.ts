@@ -95,7 +95,7 @@ export interface RelaxedExports {
 export function wasmPath(name = "matvec.wasm"): string {
   const candidates = [path.join(__dirname, name), path.join(__dirname, "../../../../lib/phi2/kernels", name)];
   const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`matvec.wasm not found (looked in ${candidates.join(", ")}); run \`npm run build\` (it runs scripts/build-wasm.mjs)`);
+  if (!found) throw new Error(`${name} not found (looked in ${candidates.join(", ")}); run \`npm run build\` (it runs scripts/build-wasm.mjs)`);
   return found;
 }
 

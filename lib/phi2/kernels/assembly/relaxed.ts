@@ -13,14 +13,7 @@
 // holds −128). The integer sums are exactly q8.ts's; the result is the same to the bit.
 
 import { quantizeQ8 } from "./q8";
-import { hadd4, Q8_GROUP_BLOCK_BYTES } from "./tiled";
-
-/** 4 rows' block dot: Σ over 32 columns of w·x as [Σ row 0, …] partial i32x4 (one per row, see hadd4). */
-// @ts-ignore: decorator
-@inline function blockDot(w: usize, a0: v128, a1: v128, m0: v128, m1: v128): v128 {
-  const s = i32x4.relaxed_dot_i8x16_i7x16_add_s(i8x16.sub(v128.xor(v128.load(w), m0), m0), a0, i32x4.splat(0));
-  return i32x4.relaxed_dot_i8x16_i7x16_add_s(i8x16.sub(v128.xor(v128.load(w, 16), m1), m1), a1, s);
-}
+import { q8Tiled } from "./tiled";
 
 /**
  * x [T, cols] float32 → Q8_0 int8 as |x| at ax and sign masks (0 or −1) at mx, [T, cols]
@@ -39,32 +32,11 @@ export function quantizeXSigned(x: usize, T: i32, cols: i32, ax: usize, mx: usiz
 }
 
 /**
- * tiled.ts's q8MatmulTiled (the same layout: 144-byte blocks of 4 rows' scales and
- * int8) with x as |x| (ax) and sign masks (mx), both int8 [T, xStride], and scales xd [T, xStride/32].
+ * tiled.ts's q8MatmulTiled (the same layout and loop: tiled.ts's q8Tiled) with x as |x|
+ * (ax) and sign masks (mx), both int8 [T, xStride], and scales xd [T, xStride/32].
  */
 export function q8MatmulTiledRelaxed(w: usize, ax: usize, mx: usize, xd: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, xStride: i32, accumulate: i32): void {
-  const nb = cols >> 5;
-  for (let r = 0; r < rows; r += 4) {
-    const g = w + (<usize>r * <usize>cols * 9 >> 3); // the group's 4 · cols · 9/8 bytes
-    for (let t = 0; t < T; t++) {
-      const at = ax + <usize>t * <usize>xStride;
-      const mt = mx + <usize>t * <usize>xStride;
-      const dt = xd + (<usize>t * <usize>(xStride >> 5) << 2);
-      const yt = y + ((<usize>t * <usize>yStride + <usize>r) << 2);
-      let acc = accumulate ? v128.load(yt) : f32x4.splat(0); // [4 rows]
-      let p = g;
-      for (let b = 0; b < nb; b++) {
-        const o = <usize>b << 5;
-        const a0 = v128.load(at + o), a1 = v128.load(at + o, 16);
-        const m0 = v128.load(mt + o), m1 = v128.load(mt + o, 16);
-        const s = hadd4(blockDot(p + 16, a0, a1, m0, m1), blockDot(p + 48, a0, a1, m0, m1), blockDot(p + 80, a0, a1, m0, m1), blockDot(p + 112, a0, a1, m0, m1));
-        const scale = f32x4.mul(v128.load(p), f32x4.splat(load<f32>(dt + (<usize>b << 2))));
-        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), scale));
-        p += Q8_GROUP_BLOCK_BYTES;
-      }
-      v128.store(yt, acc);
-    }
-  }
+  q8Tiled(w, ax, mx, xd, y, rows, cols, T, yStride, xStride, accumulate, true);
 }
 
 /**

@@ -218,19 +218,27 @@ export function f16MatmulTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i
  * A wide matrix is held as column panels (see compute.ts), one call each.
  */
 export function q8MatmulTiled(w: usize, xq: usize, xd: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, xStride: i32, accumulate: i32): void {
+  q8Tiled(w, xq, 0, xd, y, rows, cols, T, yStride, xStride, accumulate, false);
+}
+
+/**
+ * q8MatmulTiled's loop, for both forms of x: int16 x at xa (`relaxed` false), or, in
+ * relaxed.wasm (`relaxed` true), |x| at xa and its sign masks at xm, int8 [T, xStride]
+ * each (relaxed.ts). `relaxed` is a constant at each call, so one branch is compiled.
+ */
+// @ts-ignore: decorator
+@inline export function q8Tiled(w: usize, xa: usize, xm: usize, xd: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, xStride: i32, accumulate: i32, relaxed: bool): void {
   const nb = cols >> 5;
   for (let r = 0; r < rows; r += 4) {
     const g = w + (<usize>r * <usize>cols * 9 >> 3); // the group's 4 · cols · 9/8 bytes
     for (let t = 0; t < T; t++) {
-      const xt = xq + (<usize>t * <usize>xStride << 1);
+      const xt = <usize>t * <usize>xStride; // token t's first column (× 2 bytes for int16 x)
       const dt = xd + (<usize>t * <usize>(xStride >> 5) << 2);
       const yt = y + ((<usize>t * <usize>yStride + <usize>r) << 2);
       let acc = accumulate ? v128.load(yt) : f32x4.splat(0); // [4 rows]
       let p = g;
       for (let b = 0; b < nb; b++) {
-        const xo = xt + (<usize>b << 6);
-        const x0 = v128.load(xo), x1 = v128.load(xo, 16), x2 = v128.load(xo, 32), x3 = v128.load(xo, 48);
-        const s = hadd4(blockDot(p + 16, x0, x1, x2, x3), blockDot(p + 48, x0, x1, x2, x3), blockDot(p + 80, x0, x1, x2, x3), blockDot(p + 112, x0, x1, x2, x3));
+        const s = relaxed ? blockSumsRelaxed(p, xa + xt + (<usize>b << 5), xm + xt + (<usize>b << 5)) : blockSums(p, xa + (xt << 1) + (<usize>b << 6));
         const scale = f32x4.mul(v128.load(p), f32x4.splat(load<f32>(dt + (<usize>b << 2))));
         acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), scale));
         p += Q8_GROUP_BLOCK_BYTES;
@@ -238,4 +246,38 @@ export function q8MatmulTiled(w: usize, xq: usize, xd: usize, y: usize, rows: i3
       v128.store(yt, acc);
     }
   }
+}
+
+/** The 4 rows' integer sums over the block at p (its int8 start 16 bytes in) with int16 x at xo. */
+// @ts-ignore: decorator
+@inline function blockSums(p: usize, xo: usize): v128 {
+  const x0 = v128.load(xo), x1 = v128.load(xo, 16), x2 = v128.load(xo, 32), x3 = v128.load(xo, 48);
+  return hadd4(blockDot(p + 16, x0, x1, x2, x3), blockDot(p + 48, x0, x1, x2, x3), blockDot(p + 80, x0, x1, x2, x3), blockDot(p + 112, x0, x1, x2, x3));
+}
+
+/**
+ * blockSums through relaxed SIMD's int8 dot (relaxed.ts explains the sign transfer), with
+ * |x| at ao and its sign masks at mo. Only relaxed.wasm, built with relaxed SIMD, compiles
+ * its body (the feature test is the compiler's constant); elsewhere it is unreachable.
+ */
+// @ts-ignore: decorator
+@inline function blockSumsRelaxed(p: usize, ao: usize, mo: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const a0 = v128.load(ao), a1 = v128.load(ao, 16);
+    const m0 = v128.load(mo), m1 = v128.load(mo, 16);
+    return hadd4(dotSigned(p + 16, a0, a1, m0, m1), dotSigned(p + 48, a0, a1, m0, m1), dotSigned(p + 80, a0, a1, m0, m1), dotSigned(p + 112, a0, a1, m0, m1));
+  }
+  unreachable();
+  return v128.splat<i32>(0);
+}
+
+/** One row's 32 int8 at w · x given as |x| (a0, a1) and sign masks (m0, m1): partial i32x4 sums (see hadd4). */
+// @ts-ignore: decorator
+@inline function dotSigned(w: usize, a0: v128, a1: v128, m0: v128, m1: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const s = i32x4.relaxed_dot_i8x16_i7x16_add_s(i8x16.sub(v128.xor(v128.load(w), m0), m0), a0, i32x4.splat(0));
+    return i32x4.relaxed_dot_i8x16_i7x16_add_s(i8x16.sub(v128.xor(v128.load(w, 16), m1), m1), a1, s);
+  }
+  unreachable();
+  return v128.splat<i32>(0);
 }

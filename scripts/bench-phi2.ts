@@ -1,4 +1,4 @@
-// `npm run bench -- phi2 [--json] [--threads N] [--layers N | --model DIR] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--no-progress]`
+// `npm run bench -- phi2 [--json] [--threads N] [--layers N | --model DIR] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--image FILE [--image-map]] [--batch LIST] [--vs llama.cpp] [--no-progress]`
 //
 // phi-2's exact shapes (32 layers, hidden 2560, MLP 10240, vocab 51200, 32 heads)
 // with deterministic random weights, run through the real model code
@@ -6,7 +6,8 @@
 //   1. this machine's read bandwidth (lib/phi2/kernels: measureReadBandwidth),
 //   2. load: weights generated inside the workers, in the weight dtype
 //      (--model DIR: loadPhi reads the folder's files instead, after one untimed read
-//      of each so that, like llama.cpp's mmap, the load is timed from the page cache),
+//      of each so that, like llama.cpp's mmap, the load is timed from the page cache;
+//      --image FILE: from a weight image, the weights as held, written by the first run),
 //   3. the article's 10-token prompt: prefill, then --new-tokens greedy decode steps,
 // and prints decode tokens/s beside the bandwidth bound: bandwidth ÷ bytes of
 // weight matrices read per token (every matrix once; the embedding is one row).
@@ -18,11 +19,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   argmax, createBackend, DTYPE_BYTES, generate, generateBatch, loadPhi, matmulMany, matrixBytesPerValue, measureReadBandwidth, PHI2_CONFIG, PhiModel,
-  readCheckedConfig, SafetensorsModel, spread, type HoldDtype, type MatmulBackend, type PhiConfig, type WeightDtype, type WeightSpec,
+  readCheckedConfig, SafetensorsModel, spread, withImage, ImageError, type HoldDtype, type ImageUse, type MatmulBackend, type PhiConfig, type WeightDtype, type WeightImage,
+  type WeightSpec,
 } from "../lib/phi2";
 import { withProgress } from "../lib/progress";
 import { ArgsError, defineCli, NO_PROGRESS_FLAG, runCli, type Values } from "./args";
 import { compareWithLlamaCpp, folderFiles, readThrough, warmLine } from "./bench-llama";
+import { imageLine, saveImageShowing } from "./phi2";
 
 /** The article's prompt "Write a detailed analogy between mathematics and a lighthouse." in phi-2's
  *  tokenizer (tests/fixtures/tiny-phi/reference.json, input_ids). With random weights only the count matters. */
@@ -30,7 +33,7 @@ export const ARTICLE_PROMPT_IDS = [16594, 257, 6496, 23970, 1022, 19473, 290, 25
 
 export const CLI = defineCli({
   program: "bench phi2",
-  usage: "usage: npm run bench -- phi2 [--json] [--threads N] [--layers N | --model DIR] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--batch LIST] [--vs llama.cpp] [--no-progress]",
+  usage: "usage: npm run bench -- phi2 [--json] [--threads N] [--layers N | --model DIR] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--image FILE [--image-map]] [--batch LIST] [--vs llama.cpp] [--no-progress]",
   flags: {
     threads: { type: "integer", min: 1, max: 64, help: `compute threads: this one and N − 1 workers (default: all ${os.availableParallelism()} cores)` },
     layers: { type: "integer", min: 1, max: 64, help: "decoder layers (default 32, phi-2's; fewer for a quick run)" },
@@ -44,6 +47,11 @@ export const CLI = defineCli({
       help: "weights held as fp16 (phi-2's), bf16, fp32 (the fp16 values in float32) or q8 (quantized to int8 at load; also measures its error against fp16)",
     },
     backend: { type: "enum", choices: ["wasm", "js"], default: "wasm", help: "wasm, or js (the single-threaded float32 reference)" },
+    image: {
+      type: "string", metavar: "FILE",
+      help: "a weight image (wasm): the weights as held, written here by the first run (not counted in its load) and read from here by later runs, with no conversion (as llama.cpp loads its GGUF); read once first, so the load is timed from the page cache",
+    },
+    "image-map": { type: "boolean", help: "map the image with mmap instead of reading it (lib/phi2/kernels/image.ts says what that measured)" },
     batch: { type: "string", metavar: "LIST", help: "also decode B sequences at once for each B in LIST (e.g. 1,2,4,8, each 1…64): aggregate tokens/s" },
     vs: { type: "enum", choices: ["llama.cpp"], help: "also run llama.cpp (node-llama-cpp) on the same weights as GGUF; prints both rows and the ratios" },
     json: { type: "boolean", help: "print one JSON object" },
@@ -79,6 +87,17 @@ class Timed implements MatmulBackend {
       this.seconds += (performance.now() - t0) / 1000;
       this.calls++;
     }
+  }
+  openImage(file: string, key: string) {
+    if (!this.inner.openImage) throw new Error(`${this.inner.name}: no weight images`);
+    return this.inner.openImage(file, key);
+  }
+  saveImage(file: string, key: string, onProgress?: (done: number, total: number) => void) {
+    if (!this.inner.saveImage) throw new Error(`${this.inner.name}: no weight images`);
+    return this.inner.saveImage(file, key, onProgress);
+  }
+  get imageNote() {
+    return this.inner.imageNote;
   }
   weightBytes() {
     return this.inner.weightBytes();
@@ -140,12 +159,16 @@ function compareLogits(a: Float32Array, b: Float32Array, T: number) {
  * PhiModel.random with a progress bar on stderr (lib/progress: only if it takes over 1 s;
  * stdout stays the report or the one JSON object); ≈130 calls, a draw at most every 0.1 s.
  */
-function randomModel(config: PhiConfig, backend: MatmulBackend, stored: WeightDtype, hold: HoldDtype, showProgress: boolean, label = "weights") {
+async function randomModel(config: PhiConfig, backend: MatmulBackend, stored: WeightDtype, hold: HoldDtype, showProgress: boolean, label = "weights", image?: string): Promise<{ model: PhiModel; image?: ImageUse }> {
   const perValue = matrixBytesPerValue(backend instanceof Timed ? backend.inner : backend, hold); // as the backend holds them
   const bytesPerWeight = perValue === "stored" ? DTYPE_BYTES[stored] : perValue;
-  return withProgress({ label, enabled: showProgress }, (bar) =>
-    PhiModel.random(config, backend, stored, 1, { hold, onProgress: bar && ((done, total) => bar(done, total, total * bytesPerWeight)) }),
-  );
+  const build = (img?: WeightImage) =>
+    withProgress({ label, enabled: showProgress }, (bar) =>
+      PhiModel.random(config, backend, stored, 1, { hold, image: img, onProgress: bar && ((done, total) => bar(done, total, total * bytesPerWeight)) }),
+    );
+  if (!image) return { model: await build() };
+  const key = JSON.stringify({ random: { seed: 1, stored, config }, hold }); // what PhiModel.random makes from
+  return withImage(backend, image, key, build);
 }
 
 /** A model folder, checked before anything is measured. */
@@ -191,19 +214,22 @@ function openFolder(dir: string, newTokens: number): Folder {
 }
 
 /** loadPhi from the folder into `backend` (ours, timed), with the progress bar randomModel draws. */
-async function folderModel(folder: Folder, backend: MatmulBackend, hold: HoldDtype, showProgress: boolean, label = "weights"): Promise<PhiModel> {
-  const loaded = await withProgress({ label, enabled: showProgress }, (bar) => loadPhi(folder.dir, { backend, hold, positions: folder.positions, onProgress: bar }));
-  return loaded.model;
+async function folderModel(folder: Folder, backend: MatmulBackend, hold: HoldDtype, showProgress: boolean, label = "weights", image?: string): Promise<{ model: PhiModel; image?: ImageUse }> {
+  return withProgress({ label, enabled: showProgress }, (bar) => loadPhi(folder.dir, { backend, hold, positions: folder.positions, onProgress: bar, image }));
 }
 
 /** The checked flags (throws ArgsError). */
 export function argsOf(values: Values<typeof CLI.flags>) {
   if (values.model !== undefined) checkModelFlags(values);
+  if (values.image !== undefined && values.backend === "js") throw new ArgsError("--image needs --backend wasm: a weight image holds the wasm kernels' layout", "--image");
+  if (values["image-map"] && values.image === undefined) throw new ArgsError("--image-map needs --image FILE", "--image-map");
   const batch = values.batch === undefined ? [] : values.batch.split(",").map((v) => v.trim());
   if (batch.some((b) => !/^\d+$/.test(b) || Number(b) < 1 || Number(b) > 64))
     throw new ArgsError(`--batch must be a comma-separated list of whole numbers in [1, 64], got "${values.batch}"`, "--batch");
   return {
     model: values.model,
+    image: values.image,
+    imageMap: values["image-map"],
     vs: values.vs,
     batch: batch.map(Number),
     json: values.json,
@@ -253,27 +279,35 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
   // 2. load
   log(`load average before our run: ${os.loadavg()[0].toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
   const config = folder?.config ?? { ...PHI2_CONFIG, numLayers: layers };
-  const backend = new Timed(await createBackend(args.backend, { threads }));
+  const backend = new Timed(await createBackend(args.backend, { threads, mapImages: args.imageMap }));
   const { stored, hold } = DTYPES[dtype];
   let warm: { bytes: number; seconds: number } | undefined;
+  const imageFiles = args.image && fs.existsSync(args.image) ? [args.image] : []; // an image already written is read through too
+  if (folder || imageFiles.length) {
+    const files = [...(folder?.files ?? []), ...imageFiles];
+    warm = readThrough(files);
+    log(warmLine(folder ? `the ${files.length} files of ${folder.dir}${imageFiles.length ? " and the image" : ""}` : `the image ${args.image}`, warm));
+  }
   if (folder) {
-    warm = readThrough(folder.files);
-    log(warmLine(`the ${folder.files.length} files of ${folder.dir}`, warm));
     log(`loading ${folder.dir} (${layers} layers, ${folder.stored} weights held as ${hold}) in ${backend.name} from files in the page cache…`);
   } else log(`loading phi-2 shapes (${layers} layers) with random ${stored} weights held as ${hold} in ${backend.name}…`);
   const firstTouch = firstTouchCpuSPerGB();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   let model: PhiModel;
+  let image: ImageUse | undefined;
   try {
-    model = folder ? await folderModel(folder, backend, hold, args.progress) : await randomModel(config, backend, stored, hold, args.progress);
+    ({ model, image } = folder ? await folderModel(folder, backend, hold, args.progress, "weights", args.image) : await randomModel(config, backend, stored, hold, args.progress, "weights", args.image));
   } catch (e) {
-    if (!folder) throw e;
-    process.stderr.write(`bench phi2: ${(e as Error).message}\n`); // e.g. the memory check's refusal, naming the folder
+    if (!folder && !(e instanceof ImageError)) throw e;
+    process.stderr.write(`bench phi2: ${(e as Error).message}\n`); // e.g. the memory check's refusal, naming the folder; an image refused
     return 1;
   }
   const loadS = (performance.now() - t0) / 1000;
   const loadCpu = process.cpuUsage(cpu0);
+  // an image this run did not use is written now, not counted in the load: before anything else joins the
+  // backend's weights (the wake-up probe below), and on disk before the measurements start (image.ts syncs it)
+  const imageWriteS = await saveImageShowing(image, args.progress);
   const bytesPerToken = backend.weightBytes(); // every matrix is read once per token
   try {
     const overheadUs = backend.name.startsWith("wasm") ? await callOverheadUs(backend) : { median: NaN, mean: NaN };
@@ -328,8 +362,8 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       await model.close();
       const fp16Backend = await createBackend(args.backend, { threads });
       const fp16 = folder
-        ? await folderModel(folder, fp16Backend, "stored", args.progress, "fp16 weights")
-        : await randomModel(config, fp16Backend, stored, "stored", args.progress, "fp16 weights");
+        ? (await folderModel(folder, fp16Backend, "stored", args.progress, "fp16 weights")).model
+        : (await randomModel(config, fp16Backend, stored, "stored", args.progress, "fp16 weights")).model;
       const theirs = await fp16.forward(ARTICLE_PROMPT_IDS, fp16.newCache(), { allLogits: true });
       await fp16.close();
       const c = compareLogits(mine, theirs, ARTICLE_PROMPT_IDS.length);
@@ -352,7 +386,11 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       load_s: loadS,
       load_cpu_s: (loadCpu.user + loadCpu.system) / 1e6,
       first_touch_cpu_s_per_gb: firstTouch,
-      memory_note: backend.inner.memoryNote ?? null,
+      memory_note: image?.used ? null : (backend.inner.memoryNote ?? null),
+      image_file: image?.file ?? null,
+      image_used: image?.used ?? null,
+      image_note: image?.note ?? null,
+      image_write_s: imageWriteS,
       prefill_s: r.prefillSeconds,
       decode_tokens_per_s: tps,
       decode_s_per_token: 1 / tps,
@@ -380,6 +418,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       log(`  weights read per token   ${f(bytesPerToken / 1e9)} GB (${f(macs / 1e9)} GMAC)`);
       log(`  load                     ${f(loadS, 1)} s (${f(result.load_cpu_s, 1)} CPU s; fresh memory costs ${f(firstTouch, 2)} CPU s/GB just to touch once)`);
       if (result.memory_note) log(`  fresh weight memory      ${result.memory_note}`);
+      if (image) log(`  weight image             ${imageLine(image, imageWriteS)}`);
       for (const b of batchRows) log(`  batch of ${String(b.batch).padEnd(3)}             ${f(b.decode_tokens_per_s)} tokens/s in all (${b.steps} steps, ${f(b.decode_s / b.steps, 3)} s a step)`);
       if (error) log(`  q8 vs fp16 (prompt)      max |Δlogit| ${error.max_abs_dlogit.toPrecision(3)}, same top-1 at ${error.top1_agree} of ${error.positions} positions`);
       log(`  prefill (10 tokens)      ${f(r.prefillSeconds)} s`);

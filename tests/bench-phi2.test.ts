@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { argmax, ARTICLE_PROMPT, generate, loadPhi, loadTokenizer, readPhiConfig } from "../lib/phi2";
+import { readImage } from "../lib/phi2/kernels/image";
 import { ARTICLE_PROMPT_IDS, main } from "../scripts/bench-phi2";
 import { benchGgufPathForFolder, folderFiles, ggufOfFolder } from "../scripts/bench-llama";
 
@@ -140,6 +141,25 @@ describe("npm run bench -- phi2 --model", () => {
       } finally {
         await model.close();
       }
+    },
+    120_000,
+  );
+
+  test(
+    "--image: the q8 weights written after the first run's load, read by the next (timed from the page cache); the same greedy ids",
+    async () => {
+      const image = path.join(tmp, "bench-q8.phi2img");
+      const argv = ["--model", DIR, "--dtype", "q8", "--new-tokens", "2", "--json", "--no-progress", "--threads", "2", "--image", image];
+      const first = JSON.parse((await run(argv)).out);
+      expect(first).toMatchObject({ image_file: image, image_used: false, image_note: "no image yet" });
+      expect(first.image_write_s).toBeGreaterThan(0);
+      const r = await run(argv);
+      const second = JSON.parse(r.out);
+      expect(second).toMatchObject({ image_used: true, image_write_s: null, memory_note: null, greedy_ids: first.greedy_ids, max_abs_dlogit: first.max_abs_dlogit });
+      expect(second.image_note).toMatch(/^weights read from .*bench-q8\.phi2img as held/);
+      expect(readImage(image).header.weights.map((w) => w.name)).not.toContain("probe"); // the model's weights only
+      expect(second.page_cache_read_bytes).toBe(first.page_cache_read_bytes + fs.statSync(image).size); // the image was read through too
+      expect(r.err).toMatch(/read the 7 files of .*tiny-phi and the image once/);
     },
     120_000,
   );

@@ -94,6 +94,27 @@ describe("npm run phi2", () => {
     for (const k of ["load_s", "prefill_s", "decode_tokens_per_s"]) expect(j[k]).toBeGreaterThan(0);
   });
 
+  test("--image: written by the first run (not counted in its load), read by the next; the same greedy ids", async () => {
+    const image = path.join(tmp, "tiny.phi2img");
+    const argv = ["--model", DIR, "--prompt", reference.prompt, "--max-length", "12", "--backend", "wasm", "--image", image, "--json", "--no-progress"];
+    const first = JSON.parse((await run(argv)).out);
+    expect([first.image_used, first.image_note, first.image_write_s > 0]).toEqual([false, "no image yet", true]);
+    expect(first.output_ids).toEqual(reference.greedy_max_length_12);
+    const second = JSON.parse((await run(argv)).out);
+    expect([second.image_used, second.image_write_s]).toEqual([true, null]);
+    expect(second.image_note).toMatch(/^weights read from .*tiny\.phi2img as held/);
+    expect(second.output_ids).toEqual(reference.greedy_max_length_12);
+    const streamed = await run(argv.filter((a) => a !== "--json"));
+    expect(streamed.err).toMatch(/weight image: weights read from .*tiny\.phi2img/);
+  });
+
+  test("--image needs the wasm backend, --image-map needs --image (exit 2, naming the flag)", async () => {
+    const js = await run(["--model", DIR, "--image", path.join(tmp, "x.phi2img"), "--backend", "js"]);
+    expect([js.code, js.err]).toEqual([2, expect.stringMatching(/--image needs the wasm backend/)]);
+    const map = await run(["--model", DIR, "--image-map"]);
+    expect([map.code, map.err]).toEqual([2, expect.stringMatching(/--image-map needs --image FILE/)]);
+  });
+
   test("streaming mode prints the prompt, the text and the timings", async () => {
     const { code, out } = await run(["--model", DIR, "--max-new-tokens", "3", "--backend", "js"]);
     expect(code).toBe(0);

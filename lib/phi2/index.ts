@@ -18,6 +18,7 @@ export * from "./safetensors";
 export * from "./tokenizer";
 export * from "./traffic";
 export { createWasmMatmul, measureReadBandwidth, type Bandwidth } from "./kernels";
+export { ImageError, type WeightImage } from "./kernels/image";
 
 /** The prompt of the article's phi-2 run (10 tokens with phi-2's tokenizer). */
 export const ARTICLE_PROMPT = "Write a detailed analogy between mathematics and a lighthouse.";

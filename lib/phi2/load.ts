@@ -11,6 +11,7 @@ import { checkTensorsAgainstConfig, layersInTensors, listNames } from "./check";
 import { ConfigError, readPhiConfig, type PhiConfig } from "./config";
 import type { HoldDtype, MatmulBackend } from "./matmul";
 import { createWasmMatmul } from "./kernels";
+import type { WeightImage } from "./kernels/image";
 import { JsMatmul } from "./matmul-js";
 import { PhiModel } from "./model";
 import { SafetensorsModel, numel } from "./safetensors";
@@ -28,6 +29,8 @@ export class ThreadsError extends Error {
 
 export interface BackendOptions {
   threads?: number;
+  /** wasm: map weight images with mmap instead of reading them (kernels/image.ts). */
+  mapImages?: boolean;
   /** Told why "auto" fell back to js (default: nobody is told). */
   onFallback?(why: string): void;
 }
@@ -41,7 +44,7 @@ export async function createBackend(kind: BackendKind, opts: BackendOptions = {}
   if (kind === "js") return new JsMatmul();
   let why: string;
   try {
-    return await createWasmMatmul({ threads: opts.threads });
+    return await createWasmMatmul({ threads: opts.threads, mapImages: opts.mapImages });
   } catch (e) {
     why = (e as Error).message; // e.g. no WebAssembly SIMD in this runtime, or the .wasm not built
     if (opts.threads !== undefined && /thread/i.test(why)) throw new ThreadsError(opts.threads, why);
@@ -127,6 +130,57 @@ export interface LoadOptions {
   hold?: HoldDtype;
   /** Progress of the weights: placed so far and total (weights, not bytes), and the bytes all matrices take as held (the estimate's). */
   onProgress?(done: number, total: number, totalBytes: number): void;
+  /**
+   * A weight image file (kernels/image.ts; wasm backend): the weights come from it when
+   * it holds this model as held now; else from the files, and `image.save()` of the
+   * result writes it for the next load.
+   */
+  image?: string;
+  /** Map the image with mmap instead of reading it (a backend created here; see kernels/image.ts for what it measured). */
+  mapImage?: boolean;
+}
+
+/** What a weight image did in a load. */
+export interface ImageUse {
+  file: string;
+  /** The weights came from the image. */
+  used: boolean;
+  /** Used: how ("weights read from … as held", "… mapped …"); else why not ("no image yet", "stale: …"). */
+  note: string;
+  /** When not used: write the image of the weights as now held (seconds it took). Loading never writes files itself. */
+  save?(onProgress?: (done: number, total: number) => void): Promise<number>;
+}
+
+/**
+ * A model built through the weight image `file`: from it, when it is this backend's and
+ * made from `key`; else by `build()` the usual way, and `image.save` writes the image
+ * for the next load. A file that is not an image, or a damaged one, is refused
+ * (ImageError), never replaced.
+ */
+export async function withImage(backend: MatmulBackend, file: string, key: string, build: (image?: WeightImage) => Promise<PhiModel>): Promise<{ model: PhiModel; image: ImageUse }> {
+  const { openImage, saveImage } = backend;
+  if (!openImage || !saveImage) throw new Error(`image ${file}: weight images are the wasm backend's, not ${backend.name}'s`);
+  const found = openImage.call(backend, file, key);
+  if (typeof found !== "string") {
+    const model = await build(found);
+    return { model, image: { file, used: true, note: backend.imageNote ?? "" } };
+  }
+  const model = await build();
+  const save = async (onProgress?: (done: number, total: number) => void) => {
+    const t0 = performance.now();
+    await saveImage.call(backend, file, key, onProgress);
+    return (performance.now() - t0) / 1000;
+  };
+  return { model, image: { file, used: false, note: found, save } };
+}
+
+/** What an image of the model in `st` is made from: each file's name, size and modification time, and the hold. */
+export function imageKeyOfFiles(st: SafetensorsModel, hold: HoldDtype = "stored"): string {
+  const files = st.fileNames.map((f) => {
+    const s = fs.statSync(f);
+    return [path.basename(f), s.size, s.mtimeMs];
+  });
+  return JSON.stringify({ files, hold });
 }
 
 export interface LoadedPhi {
@@ -136,6 +190,8 @@ export interface LoadedPhi {
   estimate: MemoryEstimate;
   /** Seconds to read config, tokenizer and every weight. */
   loadSeconds: number;
+  /** What the weight image did, if one was named. */
+  image?: ImageUse;
 }
 
 /**
@@ -173,12 +229,17 @@ export async function loadPhi(dir: string, opts: LoadOptions = {}): Promise<Load
       throw new Error(`${positions} positions: the model holds at most max_position_embeddings ${config.maxPositions} (${path.join(dir, "config.json")})`);
     }
     const b = opts.backend ?? "auto";
-    backend = typeof b === "string" ? await createBackend(b, { threads: opts.threads, onFallback: opts.onFallback }) : b;
+    backend = typeof b === "string" ? await createBackend(b, { threads: opts.threads, onFallback: opts.onFallback, mapImages: opts.mapImage }) : b;
     const estimate = estimateMemory(st, config, matrixBytesPerValue(backend, opts.hold), positions);
     checkMemory(estimate, opts.freeMemoryBytes ?? availableMemoryBytes(), `${dir} with the ${backend.name} backend`);
     const onProgress = opts.onProgress && ((done: number, total: number) => opts.onProgress!(done, total, estimate.matrices));
-    const model = await PhiModel.load(st, config, backend, { hold: opts.hold, onProgress });
-    return { model, tokenizer, config, estimate, loadSeconds: (performance.now() - t0) / 1000 };
+    const built = (image?: WeightImage) => PhiModel.load(st, config, backend!, { hold: opts.hold, onProgress, image });
+    if (!opts.image) {
+      const model = await built();
+      return { model, tokenizer, config, estimate, loadSeconds: (performance.now() - t0) / 1000 };
+    }
+    const { model, image } = await withImage(backend, opts.image, imageKeyOfFiles(st, opts.hold), built);
+    return { model, tokenizer, config, estimate, loadSeconds: (performance.now() - t0) / 1000, image };
   } catch (e) {
     await backend?.close();
     throw e;

@@ -28,6 +28,7 @@ export function weightToF32(spec: WeightSpec): Float32Array {
     if (source.bytes.byteLength !== n * size) throw new Error(`${spec.name}: ${source.bytes.byteLength} bytes, expected ${rows}×${cols}×${size}`);
     return decodeToF32(source.bytes, dtype, n, out);
   }
+  if (source.kind === "image") throw new Error(`${spec.name}: a weight image holds the wasm kernels' layout; this backend reads the model's files`);
   // "file": read by offset, a chunk of whole elements at a time
   const fd = fs.openSync(source.file, "r");
   try {

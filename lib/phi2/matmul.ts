@@ -11,6 +11,8 @@
 //     split by output rows across one compute thread per core (workers and the
 //     main thread). Its calls may start before they are awaited (see model.ts).
 
+import type { WeightImage } from "./kernels/image";
+
 export type WeightDtype = "F16" | "BF16" | "F32";
 
 /**
@@ -33,7 +35,9 @@ export type WeightSource =
   /** A byte range of a file (a tensor inside a .safetensors shard): `offset` is absolute. */
   | { kind: "file"; file: string; offset: number }
   /** Deterministic pseudo-random values (benchmarks with phi-2's shapes, no download). */
-  | { kind: "random"; seed: number; scale: number };
+  | { kind: "random"; seed: number; scale: number }
+  /** Entry `index` of a weight image, already in the held form (the wasm backend's: kernels/image.ts). */
+  | { kind: "image"; image: WeightImage; index: number };
 
 /** What a product passes through after the bias: phi's MLP uses gelu_new (activation.ts). */
 export type Activation = "gelu_new";
@@ -84,6 +88,16 @@ export interface MatmulBackend {
   matmulMany?(calls: readonly { handle: number; x: Float32Array }[], T: number): Promise<Float32Array[]>;
   /** How the backend's fresh weight memory gets mapped, for logs (the wasm backend, kernels/prefault.ts). Optional. */
   readonly memoryNote?: string;
+  /**
+   * Weight images (the wasm backend's, kernels/image.ts): every weight as held, saved to
+   * a file after one load and mapped at the next. openImage returns the image at
+   * `file` if it is one of this backend's made from `key`, else why not (a missing
+   * file, a stale one); it throws for a file that is not an image or is damaged.
+   */
+  openImage?(file: string, key: string): WeightImage | string;
+  saveImage?(file: string, key: string, onProgress?: (done: number, total: number) => void): Promise<void>;
+  /** How the weights from an image got into memory, for logs ("" before any did). */
+  readonly imageNote?: string;
   /** Bytes of weight storage held (for memory reports). */
   weightBytes(): number;
   /** Release threads and memory. */

@@ -22,6 +22,7 @@ import { KVCache } from "./attention";
 import { matrixWeightsOf, type PhiConfig } from "./config";
 import { decodeToF32, DTYPE_BYTES } from "./f16";
 import { matmulMany, type Activation, type HoldDtype, type MatmulBackend, type WeightDtype, type WeightSource } from "./matmul";
+import type { WeightImage } from "./kernels/image";
 import { fillRandomF32 } from "./random";
 import type { SafetensorsModel } from "./safetensors";
 
@@ -131,6 +132,16 @@ export interface WeightOptions {
   hold?: HoldDtype;
   /** Called after each matrix with the weights placed so far and the total (for a progress bar). */
   onProgress?(done: number, total: number): void;
+  /**
+   * A weight image of this model (kernels/image.ts, opened by load.ts's withImage): the
+   * matrices come from it, in the order buildLayers adds them, instead of the files.
+   */
+  image?: WeightImage;
+}
+
+/** Where matrix number i comes from: the image's entry i if there is an image, else `otherwise`. */
+function sourceOf(opts: WeightOptions, i: number, otherwise: WeightSource): WeightSource {
+  return opts.image ? { kind: "image", image: opts.image, index: i } : otherwise;
 }
 
 /**
@@ -193,10 +204,11 @@ export class PhiModel {
       return t;
     };
     const vec = (name: string, n: number) => (check(name, [n]), st.readF32(name));
+    let placed = 0;
     const linear = async (prefix: string, rows: number, cols: number, activation?: Activation): Promise<Linear> => {
       const t = check(`${prefix}.weight`, [rows, cols]);
       if (t.dtype !== "F16" && t.dtype !== "BF16" && t.dtype !== "F32") throw new Error(`${t.file}: tensor "${t.name}" has dtype ${t.dtype}`);
-      const source: WeightSource = { kind: "file", file: t.file, offset: t.offset };
+      const source = sourceOf(opts, placed++, { kind: "file", file: t.file, offset: t.offset });
       const bias = vec(`${prefix}.bias`, rows);
       const handle = await backend.addWeight({ name: t.name, dtype: t.dtype, rows, cols, source, hold, bias, activation });
       return { handle, rows, cols };
@@ -228,8 +240,9 @@ export class PhiModel {
     const { hold = "stored" } = opts;
     const { hidden, vocabSize } = config;
     let next = seed;
+    let placed = 0;
     const linear = async (prefix: string, rows: number, cols: number, activation?: Activation): Promise<Linear> => {
-      const source: WeightSource = { kind: "random", seed: next++, scale: 1 / Math.sqrt(cols) };
+      const source = sourceOf(opts, placed++, { kind: "random", seed: next++, scale: 1 / Math.sqrt(cols) });
       // zero biases, still added: the same work per token as a real model's
       const handle = await backend.addWeight({ name: `${prefix}.weight`, dtype, rows, cols, source, hold, bias: new Float32Array(rows), activation });
       return { handle, rows, cols };

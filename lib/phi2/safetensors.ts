@@ -212,6 +212,11 @@ export class SafetensorsModel {
    * file names inside it are opened (see folder.ts): every shard the index names is
    * checked before any shard is opened.
    */
+  /** The shards' paths. */
+  get fileNames(): string[] {
+    return [...this.files.keys()];
+  }
+
   static open(p: string): SafetensorsModel {
     if (!fs.existsSync(p)) throw new Error(`${p}: not found`);
     if (!fs.statSync(p).isDirectory()) return new SafetensorsModel(p, [SafetensorsFile.open(p)]);

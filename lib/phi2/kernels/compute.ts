@@ -58,6 +58,9 @@ function readAt(fd: number, dst: Uint8Array, offset: number, file: string, name:
   }
 }
 
+/** A fill from the model's values (read, copied or generated), not from an image's held bytes. */
+type ValueFill = FillMessage & { source: Exclude<FillMessage["source"], { kind: "image" }> };
+
 /** One product of a MATMUL command, cut into work items [token block, row block]. */
 interface Part {
   w: WeightMeta;
@@ -93,7 +96,7 @@ export class ComputeThread {
    * than the source's), a chunk of rows at a time through this worker's scratch:
    * source → float32 in XIN (the values the source dtype holds) → the held form.
    */
-  private fillConverted(m: FillMessage, fd: number): void {
+  private fillConverted(m: ValueFill, fd: number): void {
     const arena = this.arenas[m.arena];
     const k = arena.k;
     const { XIN, XP } = arena.scratch(this.slot);
@@ -151,7 +154,7 @@ export class ComputeThread {
    * generated), is scanned there while in cache (inf/NaN, subnormals per row), and is
    * tiled into place: the weight's memory is written once.
    */
-  private fillTiledF16(m: FillMessage, fd: number): { finite: boolean; count: number } {
+  private fillTiledF16(m: ValueFill, fd: number): { finite: boolean; count: number } {
     const arena = this.arenas[m.arena];
     const k = arena.k;
     const { XIN, XP } = arena.scratch(this.slot);
@@ -201,14 +204,16 @@ export class ComputeThread {
     const sourceBytes = (m.r1 - m.r0) * m.cols * BYTES[m.dtype];
     if (s.kind === "bytes" && s.bytes.byteLength !== sourceBytes) throw new Error(`${m.name}: got ${s.bytes.byteLength} bytes for rows ${m.r0}…${m.r1}, expected ${sourceBytes}`);
     const arena = this.arenas[m.arena];
+    if (s.kind === "image") return this.fillFromImage(m, s);
+    const v = m as ValueFill;
     for (const [ptr, bytes] of this.heldRanges(m)) this.prefaulter.populate(arena.memory, ptr, bytes);
     const fd = s.kind === "file" ? fs.openSync(s.file, "r") : -1;
     try {
       if (m.held !== m.dtype) {
-        this.fillConverted(m, fd);
+        this.fillConverted(v, fd);
         return { finite: true, count: 0 };
       }
-      return m.dtype === "F16" && m.tiled ? this.fillTiledF16(m, fd) : this.fillStored(m, fd);
+      return m.dtype === "F16" && m.tiled ? this.fillTiledF16(v, fd) : this.fillStored(v, fd);
     } finally {
       if (fd >= 0) fs.closeSync(fd);
     }
@@ -220,7 +225,7 @@ export class ComputeThread {
    * memory cost 5 s/GB and the first access after it another 2.2 s/GB, while through a
    * bounce buffer the whole came to 5.1 s/GB.
    */
-  private fillStored(m: FillMessage, fd: number): { finite: boolean; count: number } {
+  private fillStored(m: ValueFill, fd: number): { finite: boolean; count: number } {
     const arena = this.arenas[m.arena];
     const rows = m.r1 - m.r0;
     const n = rows * m.cols;
@@ -230,12 +235,7 @@ export class ComputeThread {
     if (s.kind === "bytes") {
       arena.u8(dst, bytes).set(s.bytes);
     } else if (s.kind === "file") {
-      const bounce = arena.u8(arena.scratch(this.slot).XIN, BOUNCE_BYTES);
-      for (let got = 0; got < bytes; got += BOUNCE_BYTES) {
-        const part = bounce.subarray(0, Math.min(BOUNCE_BYTES, bytes - got));
-        readAt(fd, part, s.offset + got, s.file, m.name);
-        arena.u8(dst + got, part.length).set(part);
-      }
+      this.readThrough(fd, dst, bytes, s.offset, s.file, m);
     } else if (m.dtype === "F32") {
       arena.k.randomF32(dst, n, s.seed, m.r0 * m.cols, s.scale);
     } else {
@@ -253,6 +253,48 @@ export class ComputeThread {
       finite: arena.k.f16AllFinite(dst, n) === 1,
       count: arena.k.f16CountSubnormalsPerRow(dst, rows, m.cols, m.counts + 4 * m.r0),
     };
+  }
+
+  /** bytes of the open file `fd` at `offset` into the arena at dst, through a ~1 MB bounce buffer in this thread's scratch (see fillStored). */
+  private readThrough(fd: number, dst: number, bytes: number, offset: number, file: string, m: FillMessage): void {
+    const arena = this.arenas[m.arena];
+    const bounce = arena.u8(arena.scratch(this.slot).XIN, BOUNCE_BYTES);
+    for (let got = 0; got < bytes; got += BOUNCE_BYTES) {
+      const part = bounce.subarray(0, Math.min(BOUNCE_BYTES, bytes - got));
+      readAt(fd, part, offset + got, file, m.name);
+      arena.u8(dst + got, part.length).set(part);
+    }
+  }
+
+  /**
+   * Rows [r0, r1) of a weight from a weight image (image.ts), in their held form: read
+   * into place unless the main thread mapped the file there. An fp16 matrix is then
+   * scanned, as any source is: inf/NaN (the fast kernel is for finite weights), and the
+   * subnormals the image's lists should hold instead (count: there should be none).
+   */
+  private fillFromImage(m: FillMessage, s: Extract<FillMessage["source"], { kind: "image" }>): { finite: boolean; count: number } {
+    const arena = this.arenas[m.arena];
+    // the matrix's ranges (row-major Q8_0's scales are a section of their own, read by the main thread)
+    const ranges = m.held === "Q8_0" && !m.tiled ? this.heldRanges(m).slice(0, 1) : this.heldRanges(m);
+    if (!s.mapped) {
+      const fd = fs.openSync(s.file, "r");
+      try {
+        for (const [ptr, bytes] of ranges) {
+          this.prefaulter.populate(arena.memory, ptr, bytes);
+          this.readThrough(fd, ptr, bytes, s.offset + (ptr - m.ptr), s.file, m);
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    if (m.held !== "F16") return { finite: true, count: 0 };
+    let finite = true, count = 0;
+    const { TMP } = arena.scratch(this.slot);
+    for (const [ptr, bytes] of ranges) {
+      finite &&= arena.k.f16AllFinite(ptr, bytes / 2) === 1;
+      count += arena.k.f16CountSubnormalsPerRow(ptr, 1, bytes / 2, TMP); // all of it as one row
+    }
+    return { finite, count };
   }
 
   /** Rows [r0, r1) of a filled fp16 weight: its subnormals out to the sparse lists (see matvec.ts). */

@@ -11,6 +11,8 @@
 // rows [⌊i·rows/n⌋, ⌊(i+1)·rows/n⌋) (whole groups of 4), a chunk at a time through
 // its scratch — read from the file, copied, or generated — and on into place:
 // tiled fp16, converted to F32, or quantized to Q8_0 (straight into its tiled places).
+// A weight image (image.ts) saves the weights as held; a later load reads them back
+// into place with no conversion, or maps them (mapImages).
 // Multiplying: each call is cut into blocks of rows that the threads take from a
 // shared counter, so the work follows whichever cores are free (on a shared machine
 // another program often holds one of them for a while). A call starts in the
@@ -19,13 +21,16 @@
 // matmulMany puts several products in one call (phi's layer: q, k, v, fc1 in one).
 // Each thread adds the bias and applies the activation to the rows it computed.
 
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";
 import { checkEpilogue, Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
 import { Ctrl, ERROR_SLOT, MAX_CALLS, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, relaxedModule, wasmPath, type WasmModule } from "./wasm";
 import { ComputeThread, q8Panels } from "./compute";
-import { Prefaulter } from "./prefault";
+import { libcMadvise, Prefaulter } from "./prefault";
+import { denseBytes, ImageError, mapInto, OS_PAGE, pageUp, readImage, writeImage, type WeightImage } from "./image";
 import { DTYPE_BYTES } from "../dtypes";
 
 export { measureReadBandwidth, type Bandwidth } from "./bandwidth";
@@ -45,7 +50,8 @@ class WasmMatmul implements MatmulBackend {
   private x = new Float32Array(new SharedArrayBuffer(4));
   private out = new Float32Array(new SharedArrayBuffer(4));
   private arenas: Arena[] = [];
-  private weights: (WeightMeta & { bytes: number })[] = [];
+  /** Every weight as registered, and what saving an image of it needs: its name, matrix bytes, scale bytes, subnormals. */
+  private weights: (WeightMeta & { bytes: number; name: string; dense: number; scaleBytes: number; sparseTotal: number })[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private pendingOps = 0;
   private pending = new Map<number, { resolve: (m: FromWorker) => void; reject: (e: Error) => void }>();
@@ -61,6 +67,9 @@ class WasmMatmul implements MatmulBackend {
     return this.self.prefaulter.note;
   }
 
+  /** How weights from an image got into memory (set by the first one): mapped from the file, or read and why. */
+  imageNote = "";
+
   constructor(
     private readonly workers: Worker[],
     ctrl: SharedArrayBuffer,
@@ -69,6 +78,10 @@ class WasmMatmul implements MatmulBackend {
     private readonly maxArenaBytes: number,
     private readonly relaxed: WasmModule | null,
     prefault: boolean,
+    /** The held forms' identity: an image saved by other kernels is stale (image.ts). */
+    readonly imageLayout: string,
+    /** Map images with mmap, or read them (image.ts). */
+    private mapImages: boolean,
   ) {
     this.calls = new Int32Array(calls);
     this.ctrl = new Int32Array(ctrl);
@@ -172,6 +185,51 @@ class WasmMatmul implements MatmulBackend {
     return index;
   }
 
+  /** How a weight of this spec is held: dtype, tiled or not, Q8_0 column panels (the same for a fill and an image). */
+  private heldForm(spec: WeightSpec): { held: HeldDtype; tiled: boolean; panels: number } {
+    const hold = spec.hold ?? "stored";
+    const held: HeldDtype = hold === "stored" ? spec.dtype : hold;
+    if (held === "Q8_0" && spec.cols % Q8_BLOCK) throw new Error(`${spec.name}: Q8_0 needs columns in multiples of ${Q8_BLOCK}, got ${spec.cols}`);
+    // fp16 and Q8_0 kernels read 4 rows as one sequential stream when the shape allows (assembly/tiled.ts)
+    const tiled = (held === "F16" || held === "Q8_0") && spec.rows % 4 === 0 && spec.cols % 8 === 0;
+    const panels = held === "Q8_0" && tiled ? q8Panels(spec.cols) : 1;
+    return { held, tiled, panels };
+  }
+
+  /** Every compute thread fills its rows of a weight in parallel (this thread the last slice); their replies. */
+  private fillRows(base: Omit<FillMessage, "id" | "r0" | "r1" | "source">, source: (r0: number, r1: number, copy: boolean) => { src: FillMessage["source"]; transfer?: ArrayBuffer[] }): Promise<FromWorker[]> {
+    const message = (i: number, id: number, copy: boolean): { msg: FillMessage; transfer?: ArrayBuffer[] } => {
+      const [r0, r1] = this.slice(i, base.rows);
+      const { src, transfer } = source(r0, r1, copy);
+      return { msg: { ...base, id, r0, r1, source: src }, transfer };
+    };
+    const me = this.threads - 1;
+    return this.broadcast(
+      (i, id) => message(i, id, true),
+      () => ({ type: "done", id: 0, ...this.self.fill(message(me, 0, false).msg) }),
+    );
+  }
+
+  /** Announce a filled weight to every thread (each first moves its rows' fp16 subnormals to the lists, if `extract`); its handle. */
+  private async register(meta: WeightMeta, extract: boolean, saved: { name: string; dense: number; scaleBytes: number; sparseTotal: number }): Promise<number> {
+    const handle = this.weights.length;
+    const me = this.threads - 1;
+    await this.broadcast(
+      (i, id) => {
+        const [r0, r1] = this.slice(i, meta.rows);
+        return { msg: { type: "register", id, handle, meta, r0, r1, extract } };
+      },
+      () => {
+        const [r0, r1] = this.slice(me, meta.rows);
+        if (extract) this.self.finishRows(meta, r0, r1);
+        this.self.weights.set(handle, meta);
+        return { type: "done", id: 0, finite: true, count: 0 };
+      },
+    );
+    this.weights.push({ ...meta, ...saved, bytes: saved.dense + (meta.tiled ? 0 : saved.scaleBytes) });
+    return handle;
+  }
+
   addWeight(spec: WeightSpec): Promise<number> {
     return this.serial(async () => {
       const { rows, cols, dtype, source } = spec;
@@ -181,18 +239,14 @@ class WasmMatmul implements MatmulBackend {
       if (source.kind === "bytes" && source.bytes.byteLength !== rows * cols * size) {
         throw new Error(`${spec.name}: ${source.bytes.byteLength} bytes, expected ${rows}×${cols}×${size}`);
       }
-      const hold = spec.hold ?? "stored";
-      const held: HeldDtype = hold === "stored" ? dtype : hold;
-      if (held === "Q8_0" && cols % Q8_BLOCK) throw new Error(`${spec.name}: Q8_0 needs columns in multiples of ${Q8_BLOCK}, got ${cols}`);
+      const { held, tiled, panels } = this.heldForm(spec);
       checkEpilogue(spec);
+      if (source.kind === "image") return this.addFromImage(spec, source.image, source.index);
       const rowBytes = cols * size; // in the source
       const bytes = rows * cols * (held === "Q8_0" ? 1 : DTYPE_BYTES[held]);
       const scaleBytes = held === "Q8_0" ? (4 * rows * cols) / Q8_BLOCK : 0;
       const f16 = held === "F16";
       const biasBytes = spec.bias ? 4 * rows + 16 : 0;
-      // fp16 and Q8_0 kernels read 4 rows as one sequential stream when the shape allows (assembly/tiled.ts)
-      const tiled = (held === "F16" || held === "Q8_0") && rows % 4 === 0 && cols % 8 === 0;
-      const panels = held === "Q8_0" && tiled ? q8Panels(cols) : 1;
       let ai = await this.arenaFor(bytes + scaleBytes + 32 + biasBytes + (f16 ? 4 * (rows + 1) + 16 : 0));
       let arena = this.arenas[ai];
       // tiled Q8_0 keeps its scales among its int8 (one region); row-major Q8_0 apart
@@ -203,31 +257,19 @@ class WasmMatmul implements MatmulBackend {
       if (spec.bias) arena.f32(bias, rows).set(spec.bias);
 
       // 1. the compute threads fill their rows in parallel (and count fp16 subnormals per row)
-      const fillMessage = (i: number, id: number, copy: boolean): { msg: FillMessage; transfer?: ArrayBuffer[] } => {
-        const [r0, r1] = this.slice(i, rows);
-        const base = { type: "fill" as const, id, name: spec.name, arena: ai, ptr, dtype, held, scales, tiled, rows, cols, panels, r0, r1, counts: rowStart };
-        let src: FillMessage["source"];
-        let transfer: ArrayBuffer[] | undefined;
+      const filled = await this.fillRows({ type: "fill", name: spec.name, arena: ai, ptr, dtype, held, scales, tiled, rows, cols, panels, counts: rowStart }, (r0, r1, copy) => {
         if (source.kind === "bytes" && !copy) {
-          src = { kind: "bytes", bytes: source.bytes.subarray(r0 * rowBytes, r1 * rowBytes) }; // this thread's own rows: a view is enough
+          return { src: { kind: "bytes", bytes: source.bytes.subarray(r0 * rowBytes, r1 * rowBytes) } }; // this thread's own rows: a view is enough
         } else if (source.kind === "bytes") {
           // a fresh copy of just these rows, then moved (a Buffer's slice() would be a view: never transfer the caller's memory)
           const part = new Uint8Array((r1 - r0) * rowBytes);
           part.set(source.bytes.subarray(r0 * rowBytes, r1 * rowBytes));
-          src = { kind: "bytes", bytes: part };
-          transfer = [part.buffer];
+          return { src: { kind: "bytes", bytes: part }, transfer: [part.buffer] };
         } else if (source.kind === "file") {
-          src = { kind: "file", file: source.file, offset: source.offset + r0 * rowBytes };
-        } else {
-          src = { kind: "random", seed: source.seed, scale: source.scale };
+          return { src: { kind: "file", file: source.file, offset: source.offset + r0 * rowBytes } };
         }
-        return { msg: { ...base, source: src }, transfer };
-      };
-      const me = this.threads - 1;
-      const filled = await this.broadcast(
-        (i, id) => fillMessage(i, id, true),
-        () => ({ type: "done", id: 0, ...this.self.fill(fillMessage(me, 0, false).msg) }),
-      );
+        return { src: { kind: "random", seed: source.seed, scale: source.scale } };
+      });
       const finite = filled.every((r) => r.type === "done" && r.finite);
       const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite, tiled, panels, bias, gelu: spec.activation === "gelu_new" };
 
@@ -258,21 +300,109 @@ class WasmMatmul implements MatmulBackend {
         starts[rows] = k;
         meta.sparse = { rowStart, colIdx: arena.alloc(4 * total), vals: arena.alloc(4 * total) };
       }
-      const handle = this.weights.length;
-      await this.broadcast(
-        (i, id) => {
-          const [r0, r1] = this.slice(i, rows);
-          return { msg: { type: "register", id, handle, meta, r0, r1 } };
-        },
-        () => {
-          const [r0, r1] = this.slice(me, rows);
-          this.self.finishRows(meta, r0, r1);
-          this.self.weights.set(handle, meta);
-          return { type: "done", id: 0, finite: true, count: 0 };
-        },
-      );
-      this.weights.push({ ...meta, bytes: bytes + scaleBytes });
-      return handle;
+      return this.register(meta, true, { name: spec.name, dense: tiled ? bytes + scaleBytes : bytes, scaleBytes: tiled ? 0 : scaleBytes, sparseTotal: f16 ? total : 0 });
+    });
+  }
+
+  /**
+   * A weight from entry `index` of a weight image, as held: its matrix mapped from the
+   * file (mmap over its pages of the arena) or read by the threads, its small sections
+   * read here. The threads scan an fp16 matrix like any other source (inf/NaN).
+   */
+  private async addFromImage(spec: WeightSpec, image: WeightImage, index: number): Promise<number> {
+    const { held, tiled, panels } = this.heldForm(spec);
+    const { rows, cols } = spec;
+    const e = image.header.weights[index];
+    const want = `${spec.name} [${rows}, ${cols}] ${held}${tiled ? " tiled" : ""}${panels > 1 ? ` in ${panels} panels` : ""}`;
+    const have = e && `${e.name} [${e.rows}, ${e.cols}] ${e.held}${e.tiled ? " tiled" : ""}${e.panels > 1 ? ` in ${e.panels} panels` : ""}`;
+    if (have !== want) throw new ImageError(image.file, `weight ${index} is ${have ?? "missing"}, the model asks for ${want} (delete the image to have it written again)`);
+    const dense = denseBytes(held, rows, cols, tiled);
+    const scaleBytes = e.scales?.[1] ?? 0;
+    const total = e.sparse?.total ?? 0;
+    const ai = await this.arenaFor(pageUp(dense) + OS_PAGE + scaleBytes + (spec.bias ? 4 * rows + 16 : 0) + (total ? 4 * (rows + 1) + 8 * total + 48 : 0) + 32);
+    const arena = this.arenas[ai];
+    const ptr = arena.allocPages(dense);
+    const scales = scaleBytes ? arena.alloc(scaleBytes) : 0;
+    const bias = spec.bias ? arena.alloc(4 * rows) : 0;
+    if (spec.bias) arena.f32(bias, rows).set(spec.bias);
+    const sparse = e.sparse && { rowStart: arena.alloc(4 * (rows + 1)), colIdx: arena.alloc(4 * total), vals: arena.alloc(4 * total) };
+    let mapped = false;
+    const fd = fs.openSync(image.file, "r");
+    try {
+      const read = (at: number, [offset, bytes]: [number, number], what: string) => {
+        const dst = arena.u8(at, bytes);
+        for (let got = 0; got < bytes; ) {
+          const n = fs.readSync(fd, dst, got, bytes - got, offset + got);
+          if (n === 0) throw new ImageError(image.file, `${e.name}: ended while reading its ${what}`);
+          got += n;
+        }
+      };
+      if (e.scales) read(scales, e.scales, "scales");
+      if (sparse && e.sparse) {
+        read(sparse.rowStart, e.sparse.rowStart, "row starts");
+        read(sparse.colIdx, e.sparse.colIdx, "column indices");
+        read(sparse.vals, e.sparse.vals, "values");
+        // the kernels index x and the lists with these: every one inside its range
+        const starts = arena.u32(sparse.rowStart, rows + 1);
+        let ok = starts[0] === 0 && starts[rows] === total;
+        for (let r = 0; ok && r < rows; r++) ok = starts[r] <= starts[r + 1];
+        if (!ok) throw new ImageError(image.file, `${e.name}: subnormal row starts not increasing from 0 to ${total}`);
+        const idx = arena.u32(sparse.colIdx, total);
+        for (let k = 0; k < total; k++) if (idx[k] >= cols) throw new ImageError(image.file, `${e.name}: subnormal column index ${idx[k]} outside its ${cols} columns`);
+      }
+      if (this.mapImages) {
+        const libc = libcMadvise();
+        const why = typeof libc === "string" ? libc : mapInto(libc, arena.memory, ptr, fd, e.dense[0], dense);
+        mapped = why === null;
+        if (!mapped) this.mapImages = false; // the rest are read too
+        this.imageNote ||= mapped ? `weights mapped from ${image.file} (mmap)` : `weights read from ${image.file} as held (not mapped: ${why})`;
+      } else {
+        this.imageNote ||= `weights read from ${image.file} as held (no conversion)`;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    const filled = await this.fillRows({ type: "fill", name: spec.name, arena: ai, ptr, dtype: spec.dtype, held, scales, tiled, rows, cols, panels, counts: 0 }, () => ({
+      src: { kind: "image", file: image.file, offset: e.dense[0], mapped },
+    }));
+    const left = filled.reduce((s, r) => s + (r.type === "done" ? r.count : 0), 0);
+    if (left) throw new ImageError(image.file, `${e.name}: ${left} subnormal fp16 values in its matrix, where an image holds none (they belong in its lists)`);
+    const finite = filled.every((r) => r.type === "done" && r.finite);
+    const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite, tiled, panels, bias, gelu: spec.activation === "gelu_new", sparse };
+    if (!sparse) delete meta.sparse;
+    return this.register(meta, false, { name: spec.name, dense, scaleBytes, sparseTotal: total });
+  }
+
+  /** The image at `file` if it is one of this backend's layout made from `key`; else why not (ImageError: not an image, or damaged). */
+  openImage(file: string, key: string): WeightImage | string {
+    if (!fs.existsSync(file)) return "no image yet";
+    let image: WeightImage;
+    try {
+      image = readImage(file);
+    } catch (e) {
+      // damaged: say how to get a good one (a file that is not an image is the user's to keep)
+      if (e instanceof ImageError && !e.notImage) throw new ImageError(file, `${e.message.slice(file.length + 2)} (delete it to have it written again)`);
+      throw e;
+    }
+    if (image.header.layout !== this.imageLayout) return `stale: made by other kernels (${image.header.layout}, these are ${this.imageLayout})`;
+    if (image.header.key !== key) return "stale: made from other weights, or the files changed since";
+    return image;
+  }
+
+  /** Save every weight as held, in the order added, to the image `file`, tagged `key` (image.ts). */
+  saveImage(file: string, key: string, onProgress?: (done: number, total: number) => void): Promise<void> {
+    return this.serial(async () => {
+      writeImage(file, this.imageLayout, key, this.weights.length, (i) => {
+        const w = this.weights[i];
+        const a = this.arenas[w.arena];
+        const { rows, cols, tiled, panels } = w;
+        return {
+          entry: { name: w.name, held: w.dtype, rows, cols, tiled, panels, sparseTotal: w.sparseTotal },
+          dense: a.u8(w.ptr, w.dense),
+          scales: w.scaleBytes ? a.u8(w.scales, w.scaleBytes) : undefined,
+          sparse: w.sparse && { rowStart: a.u8(w.sparse.rowStart, 4 * (rows + 1)), colIdx: a.u8(w.sparse.colIdx, 4 * w.sparseTotal), vals: a.u8(w.sparse.vals, 4 * w.sparseTotal) },
+        };
+      }, onProgress);
     });
   }
 
@@ -395,7 +525,12 @@ export interface WasmMatmulOptions {
   relaxed?: boolean;
   /** Map each weight's memory in one call before writing it (default true; false only to compare, prefault.ts). */
   prefault?: boolean;
+  /** Map weight images into memory with mmap (default false: read them; see image.ts for what mapping measured). */
+  mapImages?: boolean;
 }
+
+/** Bump when compute.ts changes how it lays out a held weight without the kernels' module changing. */
+const HELD_LAYOUT_VERSION = 1;
 
 /** Start the kernel workers and return the backend. */
 export async function createWasmMatmul(opts: WasmMatmulOptions = {}): Promise<MatmulBackend> {
@@ -414,5 +549,7 @@ export async function createWasmMatmul(opts: WasmMatmulOptions = {}): Promise<Ma
     const workerData: WorkerInit = { index, threads, wasm, relaxedWasm: relaxed ? relaxedWasm : null, ctrl, errorText, seq0: 0, calls, prefault };
     return new Worker(script, { workerData });
   });
-  return new WasmMatmul(workers, ctrl, errorText, calls, opts.maxArenaBytes ?? MAX_ARENA_BYTES, relaxed, prefault);
+  // an image holds what these kernels laid out: the module's hash names that layout
+  const layout = `matvec.wasm ${crypto.createHash("sha256").update(fs.readFileSync(wasm)).digest("hex").slice(0, 16)}, layout ${HELD_LAYOUT_VERSION}`;
+  return new WasmMatmul(workers, ctrl, errorText, calls, opts.maxArenaBytes ?? MAX_ARENA_BYTES, relaxed, prefault, layout, opts.mapImages ?? false);
 }

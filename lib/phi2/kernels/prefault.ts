@@ -28,15 +28,19 @@ interface Koffi {
 
 /** madvise(addr, length, advice): koffi passes a typed array as a pointer to its first byte. */
 export type Madvise = (addr: Uint8Array, length: number, advice: number) => number;
+/** mmap(addr, length, prot, flags, fd, offset): the address as an integer (−1: failed). */
+export type Mmap = (addr: Uint8Array, length: number, prot: number, flags: number, fd: number, offset: number) => number | bigint;
 
 export interface Libc {
   madvise: Madvise;
+  /** Present where libc was loaded through koffi (image.ts maps weight images with these). */
+  mmap?: Mmap;
   errno(): number;
 }
 
 let libcCached: Libc | string | undefined;
 
-/** libc's madvise through koffi, or why it is not available. */
+/** libc's madvise and mmap through koffi, or why they are not available. */
 export function libcMadvise(): Libc | string {
   if (libcCached !== undefined) return libcCached;
   if (process.platform !== "linux") return (libcCached = `not Linux (${process.platform})`);
@@ -44,8 +48,10 @@ export function libcMadvise(): Libc | string {
     const name = "koffi"; // optional dependency: not a static import, so the build does not need it
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const koffi = require(name) as Koffi;
-    const madvise = koffi.load("libc.so.6").func("int madvise(void *addr, size_t length, int advice)") as Madvise;
-    libcCached = { madvise, errno: () => koffi.errno() };
+    const lib = koffi.load("libc.so.6");
+    const madvise = lib.func("int madvise(void *addr, size_t length, int advice)") as Madvise;
+    const mmap = lib.func("intptr_t mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)") as Mmap;
+    libcCached = { madvise, mmap, errno: () => koffi.errno() };
   } catch (e) {
     libcCached = `koffi did not load: ${(e as Error).message.split("\n")[0]}`;
   }

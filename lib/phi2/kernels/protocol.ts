@@ -99,12 +99,15 @@ export interface FillMessage {
   source:
     | { kind: "bytes"; bytes: Uint8Array } // just rows [r0, r1)
     | { kind: "file"; file: string; offset: number } // offset of row r0
-    | { kind: "random"; seed: number; scale: number }; // element index = r · cols + c
+    | { kind: "random"; seed: number; scale: number } // element index = r · cols + c
+    // held bytes of a weight image (image.ts): the matrix's at `offset`; mapped: already in place (the thread only scans)
+    | { kind: "image"; file: string; offset: number; mapped: boolean };
 }
 
 /**
  * Register a filled weight. Each worker finishes its rows [r0, r1) first: moves their
- * fp16 subnormals into the sparse lists (if meta.sparse).
+ * fp16 subnormals into the sparse lists (if meta.sparse and extract; a weight image's
+ * lists are filled already).
  */
 export interface RegisterMessage {
   type: "register";
@@ -113,6 +116,7 @@ export interface RegisterMessage {
   meta: WeightMeta;
   r0: number;
   r1: number;
+  extract: boolean;
 }
 
 export interface BuffersMessage {

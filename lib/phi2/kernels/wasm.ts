@@ -189,6 +189,13 @@ export class Arena {
     return ptr;
   }
 
+  /** Reserve `bytes` rounded up to whole 4 KiB pages, at a page-aligned address (a weight image is mapped there: image.ts). */
+  allocPages(bytes: number): number {
+    const gap = (4096 - (this.top % 4096)) % 4096;
+    if (gap) this.alloc(gap);
+    return this.alloc(Math.ceil(bytes / 4096) * 4096);
+  }
+
   // Views are made on demand: the memory may have grown since.
   u8(ptr: number, n: number): Uint8Array {
     return new Uint8Array(this.memory.buffer, ptr, n);

@@ -69,7 +69,7 @@ port.on("message", (m: ToWorker) => {
     } else if (m.type === "fill") {
       reply = { type: "done", id: m.id, ...thread.fill(m) };
     } else if (m.type === "register") {
-      thread.finishRows(m.meta, m.r0, m.r1);
+      if (m.extract) thread.finishRows(m.meta, m.r0, m.r1);
       thread.weights.set(m.handle, m.meta);
     } else {
       thread.xShared = new Float32Array(m.x);

@@ -228,3 +228,40 @@ test("rotary embedding touches only the first rotaryDim dims and rotates pairs (
   const expected = [1 * c0 - 3 * s0, 2 * c1 - 4 * s1, 3 * c0 + 1 * s0, 4 * c1 + 2 * s1, 5, 6];
   expected.forEach((e, i) => expect(x[i]).toBeCloseTo(e, 6));
 });
+
+test("a layer that fails while the embedding is still being read: the error comes after the read settles (the caller then closes the files)", async () => {
+  const st = SafetensorsModel.open(DIR);
+  const config = readPhiConfig(DIR);
+  try {
+    // the embedding's read, held open until released below
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let settled = false;
+    const real = st.readBytesAsync.bind(st);
+    st.readBytesAsync = async (name: string) => {
+      const bytes = await real(name);
+      await gate;
+      settled = true;
+      return bytes;
+    };
+    // a backend whose third weight fails
+    const inner = new JsMatmul();
+    let added = 0;
+    const failing = Object.assign(Object.create(inner) as JsMatmul, {
+      addWeight: (spec: Parameters<JsMatmul["addWeight"]>[0]) => (++added === 3 ? Promise.reject(new Error("third weight refused")) : inner.addWeight(spec)),
+    });
+    let rejectedBeforeRead = false;
+    const load = PhiModel.load(st, config, failing).catch((e: Error) => {
+      rejectedBeforeRead = !settled;
+      return e;
+    });
+    await new Promise((r) => setTimeout(r, 50)); // the third weight has failed by now; the read is still held
+    expect(added).toBe(3);
+    release();
+    const e = await load;
+    expect((e as Error).message).toBe("third weight refused");
+    expect(rejectedBeforeRead).toBe(false);
+  } finally {
+    st.close();
+  }
+});

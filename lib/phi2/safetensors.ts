@@ -47,12 +47,17 @@ export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** A read that found the end of the file `done` bytes into `length` bytes at `position` (readExactly's and readBytesAsync's error). */
+function endedEarly(file: string, length: number, position: number, done: number, tensor?: string): SafetensorsError {
+  return new SafetensorsError(file, `file ended after ${position + done} bytes while reading ${length} bytes at ${position}`, tensor);
+}
+
 function readExactly(fd: number, file: string, length: number, position: number, tensor?: string): Uint8Array {
   const buf = new Uint8Array(length);
   let done = 0;
   while (done < length) {
     const n = fs.readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) throw new SafetensorsError(file, `file ended after ${position + done} bytes while reading ${length} bytes at ${position}`, tensor);
+    if (n === 0) throw endedEarly(file, length, position, done, tensor);
     done += n;
   }
   return buf;
@@ -172,7 +177,7 @@ export class SafetensorsFile {
       const n = await new Promise<number>((resolve, reject) =>
         fs.read(this.fd!, buf, done, buf.length - done, t.offset + done, (e, bytes) => (e ? reject(e) : resolve(bytes))),
       );
-      if (n === 0) throw new SafetensorsError(this.file, `file ended after ${t.offset + done} bytes while reading ${buf.length} bytes at ${t.offset}`, name);
+      if (n === 0) throw endedEarly(this.file, buf.length, t.offset, done, name);
       done += n;
     }
     return buf;

@@ -11,9 +11,11 @@
 // the page cache are mapped, not copied (q8 phi-2 in 0.17 s, fp16 in 3.3 s there).
 // MAP_PRIVATE: a write to the memory would copy the page, never reach the file. But
 // on that machine (a virtual machine) decoding from the mapped pages ran 10–15× slower
-// than from the same bytes read into memory (q8 0.8–1.25 s a token against 0.07–0.12;
-// one thread's product over 2.8 GB stalled at 1–3 GB/s against 20 for some passes):
-// so reading is the default, and mapping is for machines where it measures well.
+// than from the same bytes read into memory (q8 0.8–1.25 s a token against 0.07–0.12).
+// A bare loop of the fp16 kernel over 2.8 GB of mapped weights read 19–20 GB/s on one
+// thread, with passes at 5 GB/s once JavaScript allocated between the calls as the
+// model does (over the same bytes read into memory: at worst 9.6). The cause was not
+// found: reading is the default, and mapping is for machines where it measures well.
 //
 // File layout: "PHI2WIMG", a u32 (little-endian) header length, the header (JSON),
 // then every section at an offset that is a multiple of 4096 (mmap maps whole pages),

@@ -13,6 +13,7 @@
 // Tensor data is written by a callback in chunks, so a 5.6 GB phi-2 never sits in memory.
 
 import * as fs from "node:fs";
+import { writeAtomically } from "../lib/write-atomic";
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_VERSION = 3;
@@ -176,9 +177,7 @@ export function ggufHeader(kv: ReadonlyArray<[string, GgufValue]>, tensors: read
 /** Write a GGUF file: header, then each tensor at its aligned offset. Returns the file's size. */
 export function writeGguf(file: string, kv: ReadonlyArray<[string, GgufValue]>, tensors: readonly GgufTensor[]): number {
   const { header, offsets } = ggufHeader(kv, tensors);
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, "w");
-  try {
+  return writeAtomically(file, (fd) => {
     let pos = 0;
     const put = (b: Uint8Array) => {
       let done = 0;
@@ -195,18 +194,8 @@ export function writeGguf(file: string, kv: ReadonlyArray<[string, GgufValue]>, 
       const want = tensorBytes(t.dims, t.type);
       if (pos - before !== want) throw new Error(`${file}: tensor ${t.name} wrote ${pos - before} bytes, its ${t.type} [${t.dims}] needs ${want}`);
     });
-    fs.closeSync(fd);
-    fs.renameSync(tmp, file); // never leave a half-written file under the final name
     return pos;
-  } catch (e) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // already closed
-    }
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  });
 }
 
 /**

@@ -31,6 +31,7 @@ import * as fs from "node:fs";
 import type { HeldDtype } from "./protocol";
 import type { WasmMemory } from "./wasm";
 import type { Libc } from "./prefault";
+import { writeAtomically } from "../../write-atomic";
 
 export const IMAGE_MAGIC = "PHI2WIMG";
 const FORMAT = 1;
@@ -152,77 +153,62 @@ export interface SavedWeight {
   sparse?: { rowStart: Uint8Array; colIdx: Uint8Array; vals: Uint8Array };
 }
 
+/** The header of `saved` with every section placed, the data starting after `headerBytes` of header. */
+function layOut(saved: SavedWeight[], layout: string, key: string, headerBytes: number): { weights: ImageWeight[]; text: Buffer } {
+  let at = pageUp(12 + headerBytes);
+  const take = (bytes: number, page: boolean): Section => {
+    const s: Section = [at, bytes];
+    at = pageUp(at + (page ? pageUp(bytes) : bytes));
+    return s;
+  };
+  const weights = saved.map((s): ImageWeight => {
+    const { sparseTotal, ...e } = s.entry;
+    const w: ImageWeight = { ...e, dense: take(s.dense.length, true) };
+    if (s.scales) w.scales = take(s.scales.length, false);
+    if (s.sparse) w.sparse = { total: sparseTotal, rowStart: take(s.sparse.rowStart.length, false), colIdx: take(s.sparse.colIdx.length, false), vals: take(s.sparse.vals.length, false) };
+    return w;
+  });
+  return { weights, text: Buffer.from(JSON.stringify({ format: FORMAT, layout, key, weights } satisfies ImageHeader), "utf8") };
+}
+
 /**
- * Write an image of `weights` to `file`: first to a temporary name beside it, renamed
- * into place at the end, so that an interrupted save never leaves half an image.
- * `sections(i)` gives weight i's bytes when it is written (views of the wasm memory).
+ * Write an image of `count` weights to `file` (lib/write-atomic.ts: never half an
+ * image; synced to disk, so no writeback is left to slow what runs next).
+ * `sections(i)` gives weight i's bytes (views of the wasm memory).
  */
 export function writeImage(file: string, layout: string, key: string, count: number, sections: (i: number) => SavedWeight, onProgress?: (done: number, total: number) => void): void {
-  // offsets first (the header precedes the data and holds them all)
   const saved = Array.from({ length: count }, (_, i) => sections(i));
-  const weights: ImageWeight[] = [];
-  let headerGuess = 4096;
-  for (;;) {
-    let at = pageUp(12 + headerGuess);
-    const take = (bytes: number, page: boolean): Section => {
-      const s: Section = [at, bytes];
-      at = pageUp(at + (page ? pageUp(bytes) : bytes));
-      return s;
+  // the header holds every offset, and the offsets start after the header: grow its room until it fits
+  let room = 4096;
+  let laid = layOut(saved, layout, key, room);
+  while (laid.text.length > room) laid = layOut(saved, layout, key, (room = pageUp(laid.text.length)));
+  const { weights, text } = laid;
+  writeAtomically(file, (fd) => {
+    const head = Buffer.alloc(12);
+    head.write(IMAGE_MAGIC, 0, "latin1");
+    head.writeUInt32LE(text.length, 8);
+    fs.writeSync(fd, head, 0, 12, 0);
+    fs.writeSync(fd, text, 0, text.length, 12);
+    const put = (b: Uint8Array, [offset]: Section) => {
+      for (let o = 0; o < b.length; ) o += fs.writeSync(fd, b, o, Math.min(1 << 30, b.length - o), offset + o);
     };
-    weights.length = 0;
-    for (const s of saved) {
-      const { sparseTotal, ...e } = s.entry;
-      const w: ImageWeight = { ...e, dense: take(s.dense.length, true) };
-      if (s.scales) w.scales = take(s.scales.length, false);
-      if (s.sparse) w.sparse = { total: sparseTotal, rowStart: take(s.sparse.rowStart.length, false), colIdx: take(s.sparse.colIdx.length, false), vals: take(s.sparse.vals.length, false) };
-      weights.push(w);
-    }
-    const text = Buffer.from(JSON.stringify({ format: FORMAT, layout, key, weights } satisfies ImageHeader), "utf8");
-    if (text.length > headerGuess) {
-      headerGuess = pageUp(text.length); // the offsets move with the header's length: lay out again
-      continue;
-    }
-    const tmp = `${file}.partial-${process.pid}`;
-    const fd = fs.openSync(tmp, "w");
-    try {
-      const head = Buffer.alloc(12);
-      head.write(IMAGE_MAGIC, 0, "latin1");
-      head.writeUInt32LE(text.length, 8);
-      fs.writeSync(fd, head, 0, 12, 0);
-      fs.writeSync(fd, text, 0, text.length, 12);
-      const total = saved.reduce((t, s) => t + s.dense.length, 0);
-      let done = 0;
-      const put = (b: Uint8Array, [offset]: Section) => {
-        for (let o = 0; o < b.length; ) o += fs.writeSync(fd, b, o, Math.min(1 << 30, b.length - o), offset + o);
-      };
-      saved.forEach((s, i) => {
-        const w = weights[i];
-        put(s.dense, w.dense);
-        const pad = pageUp(s.dense.length) - s.dense.length;
-        if (pad) fs.writeSync(fd, new Uint8Array(pad), 0, pad, w.dense[0] + s.dense.length); // mmap maps whole pages: the file holds them
-        if (s.scales && w.scales) put(s.scales, w.scales);
-        if (s.sparse && w.sparse) {
-          put(s.sparse.rowStart, w.sparse.rowStart);
-          put(s.sparse.colIdx, w.sparse.colIdx);
-          put(s.sparse.vals, w.sparse.vals);
-        }
-        done += s.dense.length;
-        onProgress?.(done, total);
-      });
-      fs.fsyncSync(fd); // on disk before it is renamed into place (and no writeback left to slow what runs next)
-      fs.closeSync(fd);
-      fs.renameSync(tmp, file);
-    } catch (e) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // closed already
+    const total = saved.reduce((t, s) => t + s.dense.length, 0);
+    let done = 0;
+    saved.forEach((s, i) => {
+      const w = weights[i];
+      put(s.dense, w.dense);
+      const pad = pageUp(s.dense.length) - s.dense.length;
+      if (pad) put(new Uint8Array(pad), [w.dense[0] + s.dense.length, pad]); // mmap maps whole pages: the file holds them
+      if (s.scales && w.scales) put(s.scales, w.scales);
+      if (s.sparse && w.sparse) {
+        put(s.sparse.rowStart, w.sparse.rowStart);
+        put(s.sparse.colIdx, w.sparse.colIdx);
+        put(s.sparse.vals, w.sparse.vals);
       }
-      fs.rmSync(tmp, { force: true });
-      throw e;
-    }
-    return;
-  }
+      done += s.dense.length;
+      onProgress?.(done, total);
+    });
+  }, { sync: true });
 }
 
 const PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20; // <asm-generic/mman*.h>, x86 and arm64

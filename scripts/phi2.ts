@@ -26,7 +26,7 @@ export const CLI = defineCli({
       type: "string", metavar: "FILE",
       help: "a weight image (wasm backend): the weights as held, read from FILE when it holds this model and --dtype, else loaded from the model and written there for the next run",
     },
-    "image-map": { type: "boolean", help: "map the image with mmap instead of reading it (fast to load; decoding from the mapped pages measured 10–15× slower on the course's CI machine)" },
+    "image-map": { type: "boolean", help: "map the image with mmap instead of reading it (fast to load; decoding from the mapped pages measured 2–11× slower on the course's CI machine)" },
     json: { type: "boolean", help: "print one JSON object {input_ids, output_ids, text, load_s, prefill_s, decode_tokens_per_s, …} instead of streaming" },
     "no-progress": NO_PROGRESS_FLAG,
   },

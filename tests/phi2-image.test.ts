@@ -136,12 +136,15 @@ describe("refused, with the file's name and why", () => {
   });
 });
 
-test("an image of files changed since is written again (last: it changes a file's time)", async () => {
+test("an image of files changed since (a shard, config.json) is written again (last: it changes the files' times)", async () => {
   const image = path.join(dir, "model-Q8_0.phi2img");
-  const shard = path.join(dir, "model-00002-of-00002.safetensors");
-  const { atime, mtime } = fs.statSync(shard);
-  fs.utimesSync(shard, atime, new Date(mtime.getTime() + 5000));
-  expect((await run({ hold: "Q8_0", image })).note).toBe("stale: made from other weights, or the files changed since");
+  for (const f of ["model-00002-of-00002.safetensors", "config.json"]) {
+    const file = path.join(dir, f);
+    const { atime, mtime } = fs.statSync(file);
+    fs.utimesSync(file, atime, new Date(mtime.getTime() + 5000));
+    expect((await run({ hold: "Q8_0", image })).note, f).toBe("stale: made from other weights, or the files changed since");
+    expect((await run({ hold: "Q8_0", image })).used, f).toBe(true); // the image written just now
+  }
 });
 
 test("a refused mmap leaves fresh zero pages and says why; if even those fail, it throws", () => {

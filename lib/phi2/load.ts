@@ -174,9 +174,9 @@ export async function withImage(backend: MatmulBackend, file: string, key: strin
   return { model, image: { file, used: false, note: found, save } };
 }
 
-/** What an image of the model in `st` is made from: each file's name, size and modification time, and the hold. */
-export function imageKeyOfFiles(st: SafetensorsModel, hold: HoldDtype = "stored"): string {
-  const files = st.fileNames.map((f) => {
+/** What an image of the model in `st` is made from: each file's name, size and modification time (the shards and `also`), and the hold. */
+export function imageKeyOfFiles(st: SafetensorsModel, hold: HoldDtype = "stored", also: string[] = []): string {
+  const files = [...st.fileNames, ...also].map((f) => {
     const s = fs.statSync(f);
     return [path.basename(f), s.size, s.mtimeMs];
   });
@@ -238,7 +238,7 @@ export async function loadPhi(dir: string, opts: LoadOptions = {}): Promise<Load
       const model = await built();
       return { model, tokenizer, config, estimate, loadSeconds: (performance.now() - t0) / 1000 };
     }
-    const { model, image } = await withImage(backend, opts.image, imageKeyOfFiles(st, opts.hold), built);
+    const { model, image } = await withImage(backend, opts.image, imageKeyOfFiles(st, opts.hold, [path.join(dir, "config.json")]), built);
     return { model, tokenizer, config, estimate, loadSeconds: (performance.now() - t0) / 1000, image };
   } catch (e) {
     await backend?.close();

@@ -11,8 +11,8 @@
 // the page cache are mapped, not copied (q8 phi-2 in 0.17 s, fp16 in 3.3 s there).
 // MAP_PRIVATE: a write to the memory would copy the page, never reach the file. But
 // on that machine (a virtual machine) decoding from the mapped pages ran 2–11× slower
-// than from the same bytes read into memory (q8: medians of 0.18–0.98 s a token over
-// four runs, against 0.09–0.10).
+// than from the same bytes read into memory (q8: medians of 0.18–1.0 s a token over
+// three runs, against 0.09–0.10).
 // A bare loop of the fp16 kernel over 2.8 GB of mapped weights read 19–20 GB/s on one
 // thread, with passes at 5 GB/s once JavaScript allocated between the calls as the
 // model does (over the same bytes read into memory: at worst 9.6). The cause was not

@@ -59,13 +59,16 @@ export const CLI = defineCli({
   },
 });
 
-/** Wraps a backend to add up the wall time spent inside matmul calls. */
-class Timed implements MatmulBackend {
+/** Wraps a backend to add up the wall time spent inside matmul calls (what it holds and how, as the backend's). */
+export class Timed implements MatmulBackend {
   seconds = 0;
   calls = 0;
   constructor(readonly inner: MatmulBackend) {}
   get name() {
     return this.inner.name;
+  }
+  get storedAsF32() {
+    return this.inner.storedAsF32;
   }
   addWeight(spec: WeightSpec) {
     return this.inner.addWeight(spec);
@@ -160,7 +163,7 @@ function compareLogits(a: Float32Array, b: Float32Array, T: number) {
  * stdout stays the report or the one JSON object); ≈130 calls, a draw at most every 0.1 s.
  */
 async function randomModel(config: PhiConfig, backend: MatmulBackend, stored: WeightDtype, hold: HoldDtype, showProgress: boolean, label = "weights", image?: string): Promise<{ model: PhiModel; image?: ImageUse }> {
-  const perValue = matrixBytesPerValue(backend instanceof Timed ? backend.inner : backend, hold); // as the backend holds them
+  const perValue = matrixBytesPerValue(backend, hold); // as the backend holds them
   const bytesPerWeight = perValue === "stored" ? DTYPE_BYTES[stored] : perValue;
   const build = (img?: WeightImage) =>
     withProgress({ label, enabled: showProgress }, (bar) =>

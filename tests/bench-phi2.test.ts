@@ -7,7 +7,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { argmax, ARTICLE_PROMPT, generate, loadPhi, loadTokenizer, readPhiConfig } from "../lib/phi2";
 import { readImage } from "../lib/phi2/kernels/image";
-import { ARTICLE_PROMPT_IDS, main } from "../scripts/bench-phi2";
+import { ARTICLE_PROMPT_IDS, main, Timed } from "../scripts/bench-phi2";
+import { JsMatmul } from "../lib/phi2/matmul-js";
+import { createWasmMatmul } from "../lib/phi2/kernels";
+import { estimateMemory, matrixBytesPerValue } from "../lib/phi2/load";
+import { SafetensorsModel } from "../lib/phi2/safetensors";
 import { benchGgufPathForFolder, folderFiles, ggufOfFolder } from "../scripts/bench-llama";
 
 const DIR = path.join(__dirname, "fixtures", "tiny-phi");
@@ -191,4 +195,20 @@ describe("npm run bench -- phi2 --model", () => {
     },
     120_000,
   );
+});
+
+test("the bench's timing wrapper keeps the memory estimate's bytes per value: js holds fp16 as fp32, the kernels as stored", async () => {
+  const st = SafetensorsModel.open(DIR);
+  const wasm = await createWasmMatmul({ threads: 1 });
+  try {
+    const config = readPhiConfig(DIR);
+    const bytes = (b: Parameters<typeof matrixBytesPerValue>[0]) => estimateMemory(st, config, matrixBytesPerValue(b), 16).matrices;
+    const fp16 = [...st.tensors.values()].filter((t) => t.shape.length === 2 && t.name !== "model.embed_tokens.weight").reduce((n, t) => n + t.byteLength, 0);
+    expect(bytes(new Timed(new JsMatmul()))).toBe(2 * fp16); // fp16 files, float32 in the js backend
+    expect(bytes(new Timed(wasm))).toBe(fp16);
+    expect(bytes(new Timed(new JsMatmul()))).toBe(bytes(new JsMatmul()));
+  } finally {
+    st.close();
+    await wasm.close();
+  }
 });

@@ -108,7 +108,7 @@ export function checkMemory(estimate: MemoryEstimate, free: number, what: string
 /** How the backend stores matrices: JsMatmul in fp32 (4 bytes a value, or int8 + scales), the kernels as held. */
 export function matrixBytesPerValue(backend: MatmulBackend, hold: HoldDtype = "stored"): number | "stored" {
   if (hold === "Q8_0") return 1 + 4 / 32;
-  return backend instanceof JsMatmul || hold === "F32" ? 4 : "stored";
+  return backend.storedAsF32 || hold === "F32" ? 4 : "stored";
 }
 
 export interface LoadOptions {

@@ -53,6 +53,7 @@ export function weightToF32(spec: WeightSpec): Float32Array {
 
 export class JsMatmul implements MatmulBackend {
   readonly name = "js f32 × 1 thread";
+  readonly storedAsF32 = true;
   private weights: { m: { W: Float32Array; rows: number; cols: number } | Q8Matrix; bias?: Float32Array; activation?: Activation }[] = [];
 
   /** "stored" and "F32" both become float32 here (the stored values, exactly); "Q8_0" is quantized. */

@@ -86,6 +86,8 @@ export interface MatmulBackend {
    * work items span all of them, so no core idles between them). Optional.
    */
   matmulMany?(calls: readonly { handle: number; x: Float32Array }[], T: number): Promise<Float32Array[]>;
+  /** True when a matrix held "stored" takes float32 here, 4 bytes a value whatever the file's dtype (JsMatmul); the memory estimate counts on it. */
+  readonly storedAsF32?: boolean;
   /** How the backend's fresh weight memory gets mapped, for logs (the wasm backend, kernels/prefault.ts). Optional. */
   readonly memoryNote?: string;
   /**

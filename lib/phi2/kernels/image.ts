@@ -3,9 +3,9 @@
 // the next load skips the work of converting the model: it reads the held bytes
 // straight into place (the compute threads, each its rows), or maps them.
 //
-// Reading: the load then costs what writing fresh memory costs (prefault.ts); on the
-// course's CI machine a q8 phi-2 load went from 11.1 s (quantizing) to 5.0 s; fp16,
-// whose load only tiles, stayed at 11 s.
+// Reading: the load then costs what writing fresh memory costs (prefault.ts), which
+// dominates on the course's CI machine: a q8 load of a phi-2-shaped folder was faster
+// from its image in four of six alternating pairs (by 10–62 %), within 3 % in two.
 // Mapping (asked for: mapImages): mmap(MAP_FIXED | MAP_PRIVATE) each matrix's pages
 // of the file over its place in the wasm memory, as llama.cpp maps its GGUF: pages in
 // the page cache are mapped, not copied (q8 phi-2 in 0.17 s, fp16 in 3.3 s there).

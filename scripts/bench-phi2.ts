@@ -91,13 +91,12 @@ export class Timed implements MatmulBackend {
       this.calls++;
     }
   }
-  openImage(file: string, key: string) {
-    if (!this.inner.openImage) throw new Error(`${this.inner.name}: no weight images`);
-    return this.inner.openImage(file, key);
+  // the inner backend's weight images, if it has them (withImage says so when it has not)
+  get openImage() {
+    return this.inner.openImage?.bind(this.inner);
   }
-  saveImage(file: string, key: string, onProgress?: (done: number, total: number) => void) {
-    if (!this.inner.saveImage) throw new Error(`${this.inner.name}: no weight images`);
-    return this.inner.saveImage(file, key, onProgress);
+  get saveImage() {
+    return this.inner.saveImage?.bind(this.inner);
   }
   get imageNote() {
     return this.inner.imageNote;

@@ -49,8 +49,8 @@ function q8Group(w: { ptr: number; rows: number; cols: number; panels: number },
 // faster than 4 and balances worst.
 const BLOCKS_PER_THREAD = 4;
 
-/** Read dst.length bytes of the open file `fd` at `offset` into dst. */
-function readAt(fd: number, dst: Uint8Array, offset: number, file: string, name: string): void {
+/** Read dst.length bytes of the open file `fd` at `offset` into dst (the error names `file` and weight `name`). */
+export function readAt(fd: number, dst: Uint8Array, offset: number, file: string, name: string): void {
   for (let got = 0; got < dst.length; ) {
     const n = fs.readSync(fd, dst, got, Math.min(READ_CHUNK, dst.length - got), offset + got);
     if (n === 0) throw new Error(`${file}: ended while reading weight "${name}" (${got} of ${dst.length} bytes at offset ${offset})`);

@@ -28,7 +28,7 @@ import { Worker } from "node:worker_threads";
 import { checkEpilogue, Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
 import { Ctrl, ERROR_SLOT, MAX_CALLS, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, relaxedModule, wasmPath, type WasmModule } from "./wasm";
-import { ComputeThread, q8Panels } from "./compute";
+import { ComputeThread, q8Panels, readAt } from "./compute";
 import { libcMadvise, Prefaulter } from "./prefault";
 import { denseBytes, ImageError, mapInto, OS_PAGE, pageUp, readImage, writeImage, type WeightImage } from "./image";
 import { DTYPE_BYTES } from "../dtypes";
@@ -50,8 +50,8 @@ class WasmMatmul implements MatmulBackend {
   private x = new Float32Array(new SharedArrayBuffer(4));
   private out = new Float32Array(new SharedArrayBuffer(4));
   private arenas: Arena[] = [];
-  /** Every weight as registered, and what saving an image of it needs: its name, matrix bytes, scale bytes, subnormals. */
-  private weights: (WeightMeta & { bytes: number; name: string; dense: number; scaleBytes: number; sparseTotal: number })[] = [];
+  /** Every weight as registered, and what saving an image of it needs: its name, matrix bytes, scale bytes apart from it, subnormals. */
+  private weights: (WeightMeta & { name: string; dense: number; scaleBytes: number; sparseTotal: number })[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private pendingOps = 0;
   private pending = new Map<number, { resolve: (m: FromWorker) => void; reject: (e: Error) => void }>();
@@ -67,6 +67,16 @@ class WasmMatmul implements MatmulBackend {
     return this.self.prefaulter.note;
   }
 
+  private layout: string | null = null;
+  /**
+   * The held forms' identity: an image saved by other kernels is stale (image.ts). The
+   * module's hash, worked out when an image is first opened or saved, not at start-up.
+   */
+  get imageLayout(): string {
+    this.layout ??= `matvec.wasm ${crypto.createHash("sha256").update(fs.readFileSync(this.wasm)).digest("hex").slice(0, 16)}, layout ${HELD_LAYOUT_VERSION}`;
+    return this.layout;
+  }
+
   /** How weights from an image got into memory (set by the first one): mapped from the file, or read and why. */
   imageNote = "";
 
@@ -78,8 +88,8 @@ class WasmMatmul implements MatmulBackend {
     private readonly maxArenaBytes: number,
     private readonly relaxed: WasmModule | null,
     prefault: boolean,
-    /** The held forms' identity: an image saved by other kernels is stale (image.ts). */
-    readonly imageLayout: string,
+    /** matvec.wasm: its hash names the held forms' layout (imageLayout). */
+    private readonly wasm: string,
     /** Map images with mmap, or read them (image.ts). */
     private mapImages: boolean,
   ) {
@@ -226,7 +236,7 @@ class WasmMatmul implements MatmulBackend {
         return { type: "done", id: 0, finite: true, count: 0 };
       },
     );
-    this.weights.push({ ...meta, ...saved, bytes: saved.dense + (meta.tiled ? 0 : saved.scaleBytes) });
+    this.weights.push({ ...meta, ...saved });
     return handle;
   }
 
@@ -329,19 +339,12 @@ class WasmMatmul implements MatmulBackend {
     let mapped = false;
     const fd = fs.openSync(image.file, "r");
     try {
-      const read = (at: number, [offset, bytes]: [number, number], what: string) => {
-        const dst = arena.u8(at, bytes);
-        for (let got = 0; got < bytes; ) {
-          const n = fs.readSync(fd, dst, got, bytes - got, offset + got);
-          if (n === 0) throw new ImageError(image.file, `${e.name}: ended while reading its ${what}`);
-          got += n;
-        }
-      };
-      if (e.scales) read(scales, e.scales, "scales");
+      const read = (at: number, [offset, bytes]: [number, number]) => readAt(fd, arena.u8(at, bytes), offset, image.file, e.name);
+      if (e.scales) read(scales, e.scales);
       if (sparse && e.sparse) {
-        read(sparse.rowStart, e.sparse.rowStart, "row starts");
-        read(sparse.colIdx, e.sparse.colIdx, "column indices");
-        read(sparse.vals, e.sparse.vals, "values");
+        read(sparse.rowStart, e.sparse.rowStart);
+        read(sparse.colIdx, e.sparse.colIdx);
+        read(sparse.vals, e.sparse.vals);
         // the kernels index x and the lists with these: every one inside its range
         const starts = arena.u32(sparse.rowStart, rows + 1);
         let ok = starts[0] === 0 && starts[rows] === total;
@@ -368,8 +371,7 @@ class WasmMatmul implements MatmulBackend {
     const left = filled.reduce((s, r) => s + (r.type === "done" ? r.count : 0), 0);
     if (left) throw new ImageError(image.file, `${e.name}: ${left} subnormal fp16 values in its matrix, where an image holds none (they belong in its lists)`);
     const finite = filled.every((r) => r.type === "done" && r.finite);
-    const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite, tiled, panels, bias, gelu: spec.activation === "gelu_new", sparse };
-    if (!sparse) delete meta.sparse;
+    const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite, tiled, panels, bias, gelu: spec.activation === "gelu_new", ...(sparse && { sparse }) };
     return this.register(meta, false, { name: spec.name, dense, scaleBytes, sparseTotal: total });
   }
 
@@ -499,7 +501,7 @@ class WasmMatmul implements MatmulBackend {
   }
 
   weightBytes(): number {
-    return this.weights.reduce((s, w) => s + w.bytes, 0);
+    return this.weights.reduce((s, w) => s + w.dense + w.scaleBytes, 0);
   }
 
   async close(): Promise<void> {
@@ -549,7 +551,5 @@ export async function createWasmMatmul(opts: WasmMatmulOptions = {}): Promise<Ma
     const workerData: WorkerInit = { index, threads, wasm, relaxedWasm: relaxed ? relaxedWasm : null, ctrl, errorText, seq0: 0, calls, prefault };
     return new Worker(script, { workerData });
   });
-  // an image holds what these kernels laid out: the module's hash names that layout
-  const layout = `matvec.wasm ${crypto.createHash("sha256").update(fs.readFileSync(wasm)).digest("hex").slice(0, 16)}, layout ${HELD_LAYOUT_VERSION}`;
-  return new WasmMatmul(workers, ctrl, errorText, calls, opts.maxArenaBytes ?? MAX_ARENA_BYTES, relaxed, prefault, layout, opts.mapImages ?? false);
+  return new WasmMatmul(workers, ctrl, errorText, calls, opts.maxArenaBytes ?? MAX_ARENA_BYTES, relaxed, prefault, wasm, opts.mapImages ?? false);
 }

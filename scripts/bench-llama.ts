@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { existsInFolder, fileInFolder, openRegular, SafetensorsModel, type PhiConfig } from "../lib/phi2";
+import { existsInFolder, fileInFolder, openRegular, SafetensorsModel, spread, type PhiConfig, type Spread } from "../lib/phi2";
 import { writePhi2GgufFromFolder, writePhi2GgufRandom, type MatrixType } from "./gguf-phi2";
 import { ROOT } from "./root";
 
@@ -64,13 +64,17 @@ export async function loadNodeLlamaCpp(): Promise<{ lib: NodeLlamaCpp; version: 
   }
 }
 
-export interface LlamaRun {
-  load_s: number;
+/** One timed generation: the prompt's prefill, then greedy decode steps. */
+export interface GenerationTimes {
   prefill_s: number;
   decode_tokens_per_s: number;
-  new_tokens: number;
   /** The greedy ids (the prompt's excluded). */
-  ids: number[];
+  ids: readonly number[];
+}
+
+export interface LlamaRun extends GenerationTimes {
+  load_s: number;
+  new_tokens: number;
   threads: number;
   loadavg_1min_before: number;
 }
@@ -80,18 +84,31 @@ export function loadAverage(): number {
   return os.loadavg()[0];
 }
 
-/**
- * Load `file` with llama.cpp on the CPU and generate `newTokens` greedy tokens after
- * `promptIds` with `threads` threads. Never stops early at an end-of-text token.
- */
-export async function runLlamaCpp(lib: NodeLlamaCpp, file: string, promptIds: readonly number[], newTokens: number, threads: number): Promise<LlamaRun> {
-  const loadavg = loadAverage();
+/** llama.cpp with one GGUF loaded on the CPU (its load timed), ready for timed runs. */
+export interface LlamaSession {
+  load_s: number;
+  threads: number;
+  /** `newTokens` greedy tokens after `promptIds`, in a fresh context (never stops early at an end-of-text token). */
+  run(promptIds: readonly number[], newTokens: number): Promise<GenerationTimes>;
+  close(): Promise<void>;
+}
+
+/** Load `file` with llama.cpp on the CPU with `threads` threads (close() frees it). */
+export async function openLlamaCpp(lib: NodeLlamaCpp, file: string, threads: number): Promise<LlamaSession> {
   const llama = await lib.getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: "error", progressLogs: false });
+  let model: LlamaModel;
+  const t0 = performance.now();
   try {
-    const t0 = performance.now();
-    const model = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
-    const loadS = (performance.now() - t0) / 1000;
-    try {
+    model = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
+  } catch (e) {
+    await llama.dispose();
+    throw e;
+  }
+  const loadS = (performance.now() - t0) / 1000;
+  return {
+    load_s: loadS,
+    threads,
+    async run(promptIds, newTokens) {
       const context = await model.createContext({ contextSize: Math.max(64, promptIds.length + newTokens + 8), threads, batchSize: 512, sequences: 1 });
       try {
         const seq = context.getSequence();
@@ -104,32 +121,39 @@ export async function runLlamaCpp(lib: NodeLlamaCpp, file: string, promptIds: re
           if (ids.length >= newTokens) break;
         }
         const end = performance.now();
-        return {
-          load_s: loadS,
-          prefill_s: (firstAt - start) / 1000,
-          decode_tokens_per_s: ids.length > 1 ? (ids.length - 1) / ((end - firstAt) / 1000) : NaN,
-          new_tokens: ids.length,
-          ids,
-          threads,
-          loadavg_1min_before: loadavg,
-        };
+        return { prefill_s: (firstAt - start) / 1000, decode_tokens_per_s: ids.length > 1 ? (ids.length - 1) / ((end - firstAt) / 1000) : NaN, ids };
       } finally {
         await context.dispose();
       }
-    } finally {
-      await model.dispose();
-    }
+    },
+    async close() {
+      try {
+        await model.dispose();
+      } finally {
+        await llama.dispose();
+      }
+    },
+  };
+}
+
+/**
+ * Load `file` with llama.cpp on the CPU and generate `newTokens` greedy tokens after
+ * `promptIds` with `threads` threads. Never stops early at an end-of-text token.
+ */
+export async function runLlamaCpp(lib: NodeLlamaCpp, file: string, promptIds: readonly number[], newTokens: number, threads: number): Promise<LlamaRun> {
+  const loadavg = loadAverage();
+  const session = await openLlamaCpp(lib, file, threads);
+  try {
+    const r = await session.run(promptIds, newTokens);
+    return { load_s: session.load_s, ...r, new_tokens: r.ids.length, threads, loadavg_1min_before: loadavg };
   } finally {
-    await llama.dispose();
+    await session.close();
   }
 }
 
-export interface OursRow {
+/** Our row: the load, and the first timed generation (its greedy ids show that both ran the same weights). */
+export interface OursRow extends GenerationTimes {
   load_s: number;
-  prefill_s: number;
-  decode_tokens_per_s: number;
-  /** Our greedy ids after the prompt, to see that both ran the same weights. */
-  ids: readonly number[];
 }
 
 /** Where the bench's GGUF files are kept between runs (phi-2 F16 is 5.6 GB: written once). */
@@ -232,6 +256,19 @@ export function ggufOfFolder(dir: string, config: PhiConfig, type: MatrixType, l
   return file;
 }
 
+/** How a speed ratio (ours ÷ llama.cpp) came out over the rounds: only a side that wins every round wins. */
+export function verdictOf(ratios: readonly number[]): string {
+  const n = ratios.length;
+  if (n === 1) return "one round: no round-to-round spread measured (--rounds N for more)";
+  if (ratios.every((r) => r >= 1)) return `ours at least as fast in all ${n} rounds`;
+  if (ratios.every((r) => r < 1)) return `llama.cpp faster in all ${n} rounds`;
+  const ahead = ratios.filter((r) => r >= 1).length;
+  return `ours ahead in ${ahead} of ${n} rounds: no winner beyond the round-to-round spread`;
+}
+
+/** Share of this machine's memory that our weights and llama.cpp's GGUF may take together for --rounds > 1. */
+export const BOTH_MODELS_MEMORY_SHARE = 0.75;
+
 /**
  * `npm run bench -- phi2 --vs llama.cpp`: the same weights as GGUF (random, or from
  * the model folder with `folder`), llama.cpp
@@ -239,8 +276,19 @@ export function ggufOfFolder(dir: string, config: PhiConfig, type: MatrixType, l
  * through `log`. Returns the JSON fields to add (ratios: ours ÷ llama.cpp as speeds,
  * i.e. tokens/s for decode and 1/seconds for prefill and load: ≥ 1 means ours is at
  * least as fast). Without node-llama-cpp it says so and returns only why.
+ *
+ * With `rounds` > 1 the two engines take turns — ours (the row already measured),
+ * llama.cpp, ours again, llama.cpp… — with both models loaded, so that a machine whose
+ * speed drifts (a shared virtual machine does, by tens of per cent within minutes)
+ * slows both sides alike; the ratios are per round, and their median and range are
+ * printed with which side won every round, if one did.
  */
-export async function compareWithLlamaCpp(o: {
+export async function compareWithLlamaCpp(o: LlamaCompareOptions): Promise<Record<string, unknown>> {
+  return reportAgainstLlamaCpp(await measureAgainstLlamaCpp(o), o.log);
+}
+
+/** What compareWithLlamaCpp is given. */
+export interface LlamaCompareOptions {
   config: PhiConfig;
   type: MatrixType;
   threads: number;
@@ -252,53 +300,155 @@ export async function compareWithLlamaCpp(o: {
   log(line: string): void;
   /** How node-llama-cpp is found (tests pass one that finds nothing). */
   loader?: typeof loadNodeLlamaCpp;
-}): Promise<Record<string, unknown>> {
+  /** Alternating rounds (default 1); rounds after the first call `again`. */
+  rounds?: number;
+  /** Our generation once more, timed, with our model still loaded. */
+  again?: () => Promise<GenerationTimes>;
+  /** Bytes our loaded model holds: with llama.cpp's GGUF they must fit in BOTH_MODELS_MEMORY_SHARE of `totalMemory`, or one round is run. */
+  oursBytes?: number;
+  /** Frees our model: called before llama.cpp loads when only one round is run. */
+  closeOurs?: () => Promise<void>;
+  /** This machine's memory in bytes (default os.totalmem(); tests pass less). */
+  totalMemory?: number;
+}
+
+/** llama.cpp's side measured (nothing printed but progress), for reportAgainstLlamaCpp. */
+export interface LlamaMeasured {
+  o: LlamaCompareOptions;
+  version: string;
+  file: string;
+  warm: { bytes: number; seconds: number };
+  loadavgBefore: number;
+  load_s: number;
+  /** The prefill of llama.cpp's first run after its load (the warm-up, not in the rounds). */
+  firstPrefill_s: number;
+  threads: number;
+  rounds: number;
+  pairs: { ours: GenerationTimes; theirs: GenerationTimes; loadavg: number }[];
+}
+
+/**
+ * The measuring half of compareWithLlamaCpp: the GGUF written or reused, llama.cpp loaded,
+ * the rounds run. Prints progress only, so that a caller can print its own report first.
+ * Without node-llama-cpp: why not, and nothing is run.
+ */
+export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<LlamaMeasured | { missing: string }> {
   const { log } = o;
   const m = await (o.loader ?? loadNodeLlamaCpp)();
-  if (!m.lib) {
-    log(`\nllama.cpp: not run — ${m.why}. Our row above stands alone.`);
-    return { llama_cpp: null, llama_cpp_missing: m.why };
-  }
+  if (!m.lib) return { missing: m.why };
   const file = o.folder ? ggufOfFolder(o.folder, o.config, o.type, log) : ggufOfRandom(o.config, o.type, log);
+  let rounds = o.rounds ?? 1;
+  if (rounds > 1 && !o.again) throw new Error("compareWithLlamaCpp: rounds > 1 needs `again`");
+  if (rounds > 1) {
+    const need = (o.oursBytes ?? 0) + fs.statSync(file).size;
+    const total = o.totalMemory ?? os.totalmem();
+    if (need > BOTH_MODELS_MEMORY_SHARE * total) {
+      log(`--rounds ${rounds}: our weights and llama.cpp's GGUF need ${(need / 1e9).toFixed(1)} GB together, more than ${100 * BOTH_MODELS_MEMORY_SHARE} % of this machine's ${(total / 1e9).toFixed(1)} GB: one round, with our model freed first`);
+      rounds = 1;
+    }
+  }
+  if (rounds === 1) await o.closeOurs?.(); // free our copy of the weights before llama.cpp maps its own
   // llama.cpp's load is timed from the page cache: the GGUF is read once first, as bench-phi2
   // reads a folder's shards (random weights too: without this read, llama.cpp's load of a GGUF
   // reused from an earlier run took anywhere from 1.0 to 8.9 s here)
   const warm = readThrough([file]);
   log(warmLine(file, warm));
-  log(`llama.cpp (node-llama-cpp ${m.version}): load average before the run ${loadAverage().toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
-  const r = await runLlamaCpp(m.lib, file, o.promptIds, o.newTokens + 1, o.threads);
+  const loadavgBefore = loadAverage();
+  log(`llama.cpp (node-llama-cpp ${m.version}): load average before its load ${loadavgBefore.toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
+  const session = await openLlamaCpp(m.lib, file, o.threads);
+  const pairs: { ours: GenerationTimes; theirs: GenerationTimes; loadavg: number }[] = [];
+  let warmUp: GenerationTimes;
+  try {
+    // warm-up, untimed in the rounds as ours is (bench-phi2.ts): llama.cpp's load maps the file,
+    // and its first run touches those pages (measured here: a 2-layer run's first prefill took 3×
+    // the next one's); that first prefill is reported on its own
+    warmUp = await session.run(o.promptIds, 2);
+    let ours: GenerationTimes = o.ours;
+    for (let i = 0; i < rounds; i++) {
+      if (i > 0) {
+        log(`round ${i + 1} of ${rounds}: ours…`);
+        ours = await o.again!();
+      }
+      const loadavg = loadAverage();
+      if (rounds > 1) log(`round ${i + 1} of ${rounds}: llama.cpp (load average ${loadavg.toFixed(2)})…`);
+      pairs.push({ ours, theirs: await session.run(o.promptIds, o.newTokens + 1), loadavg });
+    }
+  } finally {
+    await session.close();
+  }
+  return { o, version: m.version, file, warm, loadavgBefore, load_s: session.load_s, firstPrefill_s: warmUp.prefill_s, threads: session.threads, rounds, pairs };
+}
+
+/** The printing half of compareWithLlamaCpp: both rows, the rounds, the ratios and who won (or why llama.cpp did not run); returns the JSON fields. */
+export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: string }, log: (line: string) => void): Record<string, unknown> {
+  if ("missing" in measured) {
+    log(`\nllama.cpp: not run — ${measured.missing}. Our row above stands alone.`);
+    return { llama_cpp: null, llama_cpp_missing: measured.missing };
+  }
+  const { o, pairs, rounds, file, warm } = measured;
+  const session = { load_s: measured.load_s, threads: measured.threads };
+  const first = pairs[0].theirs;
   let same = 0;
-  while (same < Math.min(r.ids.length, o.ours.ids.length) && r.ids[same] === o.ours.ids[same]) same++;
-  const ratio = {
-    decode: o.ours.decode_tokens_per_s / r.decode_tokens_per_s,
-    prefill: r.prefill_s / o.ours.prefill_s,
-    load: r.load_s / o.ours.load_s,
+  while (same < Math.min(first.ids.length, o.ours.ids.length) && first.ids[same] === o.ours.ids[same]) same++;
+  const decode = spread(pairs.map((p) => p.ours.decode_tokens_per_s / p.theirs.decode_tokens_per_s));
+  const prefill = spread(pairs.map((p) => p.theirs.prefill_s / p.ours.prefill_s));
+  const median = (f: (p: (typeof pairs)[number]) => number) => spread(pairs.map(f)).median;
+  const med = {
+    ours: { prefill_s: median((p) => p.ours.prefill_s), tps: median((p) => p.ours.decode_tokens_per_s) },
+    theirs: { prefill_s: median((p) => p.theirs.prefill_s), tps: median((p) => p.theirs.decode_tokens_per_s) },
   };
+  const ratioLoad = session.load_s / o.ours.load_s;
   const f = (v: number, d = 2) => v.toFixed(d);
   const row = (name: string, load: number, prefill: number, tps: number) => `  ${name.padEnd(26)} ${f(load, 2).padStart(8)} s ${f(prefill, 3).padStart(9)} s ${f(tps).padStart(10)}`;
+  const range = (sp: Spread) => (rounds > 1 ? ` (median of ${rounds} rounds, ${f(sp.min)}–${f(sp.max)})` : "");
   log("");
   const weights = o.folder ? `${o.config.numLayers} layers, the same weights from ${o.folder} (both loads from files in the page cache)` : `phi-2 shapes (${o.config.numLayers} layers), the same random weights`;
-  log(`side by side: ${weights}, ${o.promptIds.length}-token prompt, ${o.newTokens + 1} greedy tokens, ${o.threads} threads`);
-  log(`  ${"".padEnd(26)} ${"load".padStart(10)} ${"prefill".padStart(11)} ${"tokens/s".padStart(10)}`);
-  log(row("this course", o.ours.load_s, o.ours.prefill_s, o.ours.decode_tokens_per_s));
-  log(row(`llama.cpp ${o.type} (${r.threads} thr.)`, r.load_s, r.prefill_s, r.decode_tokens_per_s));
-  log(`  ours ÷ llama.cpp, as speed: decode ${f(ratio.decode)} · prefill ${f(ratio.prefill)} · load ${f(ratio.load)}   (≥ 1: ours at least as fast)`);
-  log(`  same greedy ids: the first ${same} of ${r.ids.length} (different weights would disagree at once; fp16/int8 rounding may split later near-ties)`);
+  log(`side by side: ${weights}, ${o.promptIds.length}-token prompt, ${o.newTokens + 1} greedy tokens, ${o.threads} threads${rounds > 1 ? `, ${rounds} rounds taking turns (ours, llama.cpp, ours, …)` : ""}`);
+  log(`  ${"".padEnd(26)} ${"load".padStart(10)} ${"prefill".padStart(11)} ${"tokens/s".padStart(10)}${rounds > 1 ? "   (prefill and tokens/s: medians)" : ""}`);
+  log(row("this course", o.ours.load_s, med.ours.prefill_s, med.ours.tps));
+  log(row(`llama.cpp ${o.type} (${session.threads} thr.)`, session.load_s, med.theirs.prefill_s, med.theirs.tps));
+  if (rounds > 1) {
+    pairs.forEach((p, i) =>
+      log(`  round ${i + 1}: ours ${f(p.ours.decode_tokens_per_s)} tokens/s, prefill ${f(p.ours.prefill_s, 3)} s · llama.cpp ${f(p.theirs.decode_tokens_per_s)} tokens/s, prefill ${f(p.theirs.prefill_s, 3)} s · load average ${f(p.loadavg)}`),
+    );
+  }
+  log(`  llama.cpp's first run after its load (a warm-up, as ours has one): prefill ${f(measured.firstPrefill_s, 3)} s (its load maps the file; this first run touches the pages)`);
+  log(`  ours ÷ llama.cpp, as speed: decode ${f(decode.median)}${range(decode)} · prefill ${f(prefill.median)}${range(prefill)} · load ${f(ratioLoad)}   (≥ 1: ours at least as fast)`);
+  log(`  decode: ${verdictOf(decode.samples)}; prefill: ${verdictOf(prefill.samples)}`);
+  log(`  same greedy ids: the first ${same} of ${first.ids.length} (different weights would disagree at once; fp16/int8 rounding may split later near-ties)`);
   return {
-    llama_cpp: `node-llama-cpp ${m.version}`,
+    llama_cpp: `node-llama-cpp ${measured.version}`,
     llama_cpp_gguf: file,
     llama_cpp_gguf_type: o.type,
     llama_cpp_gguf_read_bytes: warm.bytes,
     llama_cpp_gguf_read_s: warm.seconds,
-    llama_cpp_threads: r.threads,
-    llama_cpp_loadavg_1min_before: r.loadavg_1min_before,
-    llama_cpp_load_s: r.load_s,
-    llama_cpp_prefill_s: r.prefill_s,
-    llama_cpp_decode_tokens_per_s: r.decode_tokens_per_s,
-    ratio_decode: ratio.decode,
-    ratio_prefill: ratio.prefill,
-    ratio_load: ratio.load,
+    llama_cpp_threads: session.threads,
+    llama_cpp_loadavg_1min_before: measured.loadavgBefore,
+    llama_cpp_load_s: session.load_s,
+    llama_cpp_first_prefill_s: measured.firstPrefill_s,
+    llama_cpp_prefill_s: med.theirs.prefill_s,
+    llama_cpp_decode_tokens_per_s: med.theirs.tps,
+    rounds,
+    rounds_note: "prefill and tokens/s are medians over the rounds, ratios the median of each round's ratio; round 1's ours is the row measured first; each side had one untimed warm-up run before (llama.cpp's prefill in it: llama_cpp_first_prefill_s)",
+    round_results: pairs.map((p) => ({
+      ours_prefill_s: p.ours.prefill_s,
+      ours_decode_tokens_per_s: p.ours.decode_tokens_per_s,
+      llama_cpp_prefill_s: p.theirs.prefill_s,
+      llama_cpp_decode_tokens_per_s: p.theirs.decode_tokens_per_s,
+      loadavg_1min_before: p.loadavg,
+    })),
+    ours_prefill_s_median: med.ours.prefill_s,
+    ours_decode_tokens_per_s_median: med.ours.tps,
+    ratio_decode: decode.median,
+    ratio_decode_min: decode.min,
+    ratio_decode_max: decode.max,
+    ratio_prefill: prefill.median,
+    ratio_prefill_min: prefill.min,
+    ratio_prefill_max: prefill.max,
+    ratio_load: ratioLoad,
     ratio_note: "ours ÷ llama.cpp as speeds (tokens/s; 1/s for prefill and load): ≥ 1 means ours is at least as fast",
+    decode_verdict: verdictOf(decode.samples),
+    prefill_verdict: verdictOf(prefill.samples),
     same_greedy_ids: same,
   };
 }

@@ -1,4 +1,4 @@
-// `npm run bench -- phi2 [--json] [--threads N] [--layers N | --model DIR] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--image FILE [--image-map]] [--batch LIST] [--vs llama.cpp] [--no-progress]`
+// `npm run bench -- phi2 [--json] [--threads N] [--layers N | --model DIR] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--image FILE [--image-map]] [--batch LIST] [--vs llama.cpp [--rounds N]] [--no-progress]`
 //
 // phi-2's exact shapes (32 layers, hidden 2560, MLP 10240, vocab 51200, 32 heads)
 // with deterministic random weights, run through the real model code
@@ -24,16 +24,19 @@ import {
 } from "../lib/phi2";
 import { withProgress } from "../lib/progress";
 import { ArgsError, defineCli, NO_PROGRESS_FLAG, runCli, type Values } from "./args";
-import { compareWithLlamaCpp, folderFiles, readThrough, warmLine } from "./bench-llama";
+import { folderFiles, measureAgainstLlamaCpp, readThrough, reportAgainstLlamaCpp, warmLine, type GenerationTimes } from "./bench-llama";
 import { imageLine, saveImageShowing } from "./phi2";
 
 /** The article's prompt "Write a detailed analogy between mathematics and a lighthouse." in phi-2's
  *  tokenizer (tests/fixtures/tiny-phi/reference.json, input_ids). With random weights only the count matters. */
 export const ARTICLE_PROMPT_IDS = [16594, 257, 6496, 23970, 1022, 19473, 290, 257, 46371, 13];
 
+/** --rounds when not given: enough for a range, short enough to add seconds, not minutes. */
+export const DEFAULT_ROUNDS = 3;
+
 export const CLI = defineCli({
   program: "bench phi2",
-  usage: "usage: npm run bench -- phi2 [--json] [--threads N] [--layers N | --model DIR] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--image FILE [--image-map]] [--batch LIST] [--vs llama.cpp] [--no-progress]",
+  usage: "usage: npm run bench -- phi2 [--json] [--threads N] [--layers N | --model DIR] [--new-tokens N] [--dtype fp16|bf16|fp32|q8] [--backend wasm|js] [--image FILE [--image-map]] [--batch LIST] [--vs llama.cpp [--rounds N]] [--no-progress]",
   flags: {
     threads: { type: "integer", min: 1, max: 64, help: `compute threads: this one and N − 1 workers (default: all ${os.availableParallelism()} cores)` },
     layers: { type: "integer", min: 1, max: 64, help: "decoder layers (default 32, phi-2's; fewer for a quick run)" },
@@ -54,6 +57,10 @@ export const CLI = defineCli({
     "image-map": { type: "boolean", help: "map the image with mmap instead of reading it (lib/phi2/kernels/image.ts says what that measured)" },
     batch: { type: "string", metavar: "LIST", help: "also decode B sequences at once for each B in LIST (e.g. 1,2,4,8, each 1…64): aggregate tokens/s" },
     vs: { type: "enum", choices: ["llama.cpp"], help: "also run llama.cpp (node-llama-cpp) on the same weights as GGUF; prints both rows and the ratios" },
+    rounds: {
+      type: "integer", min: 1, max: 20,
+      help: `with --vs: rounds in which ours and llama.cpp take turns, both models loaded (default ${DEFAULT_ROUNDS}); the ratios are per round, printed with their median, their range and which side won every round, if one did`,
+    },
     json: { type: "boolean", help: "print one JSON object" },
     "no-progress": NO_PROGRESS_FLAG,
   },
@@ -225,6 +232,7 @@ export function argsOf(values: Values<typeof CLI.flags>) {
   if (values.model !== undefined) checkModelFlags(values);
   if (values.image !== undefined && values.backend === "js") throw new ArgsError("--image needs --backend wasm: a weight image holds the wasm kernels' layout", "--image");
   if (values["image-map"] && values.image === undefined) throw new ArgsError("--image-map needs --image FILE", "--image-map");
+  if (values.rounds !== undefined && values.vs === undefined) throw new ArgsError("--rounds needs --vs llama.cpp: a round is one run of ours and one of llama.cpp's", "--rounds");
   const batch = values.batch === undefined ? [] : values.batch.split(",").map((v) => v.trim());
   if (batch.some((b) => !/^\d+$/.test(b) || Number(b) < 1 || Number(b) > 64))
     throw new ArgsError(`--batch must be a comma-separated list of whole numbers in [1, 64], got "${values.batch}"`, "--batch");
@@ -233,6 +241,7 @@ export function argsOf(values: Values<typeof CLI.flags>) {
     image: values.image,
     imageMap: values["image-map"],
     vs: values.vs,
+    rounds: values.rounds ?? DEFAULT_ROUNDS,
     batch: batch.map(Number),
     json: values.json,
     progress: !values["no-progress"],
@@ -356,11 +365,26 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       batchRows.push({ batch: B, decode_tokens_per_s: rb.decodeTokensPerSecond, steps: rb.steps, decode_s: rb.decodeSeconds });
     }
 
+    // q8: the prompt's logits, compared below with the fp16 model's (loaded once ours is freed)
+    const mine = hold === "Q8_0" ? await model.forward(ARTICLE_PROMPT_IDS, model.newCache(), { allLogits: true }) : undefined;
+
+    // llama.cpp on the same weights, taking turns with ours; its report is printed after ours
+    const again = async (): Promise<GenerationTimes> => {
+      const g = await generate(model, ARTICLE_PROMPT_IDS, { maxNewTokens: newTokens + 1, eosTokenId: null });
+      return { prefill_s: g.prefillSeconds, decode_tokens_per_s: g.decodeTokensPerSecond, ids: g.newIds };
+    };
+    const against = args.vs
+      ? await measureAgainstLlamaCpp({
+          config, type: hold === "Q8_0" ? "Q8_0" : "F16", threads, promptIds: ARTICLE_PROMPT_IDS, newTokens, folder: folder?.dir, log,
+          ours: { load_s: loadS, prefill_s: r.prefillSeconds, decode_tokens_per_s: tps, ids: r.newIds },
+          rounds: args.rounds, again, oursBytes: bytesPerToken, closeOurs: () => model.close(),
+        })
+      : undefined;
+
     // q8: its error against the same weights in fp16, on the prompt's logits
     let error: { max_abs_dlogit: number; top1_agree: number; positions: number } | undefined;
-    if (hold === "Q8_0") {
+    if (mine) {
       log("q8 error: the prompt's logits against the fp16 model…");
-      const mine = await model.forward(ARTICLE_PROMPT_IDS, model.newCache(), { allLogits: true });
       await model.close();
       const fp16Backend = await createBackend(args.backend, { threads });
       const fp16 = folder
@@ -432,12 +456,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       log(`  load average (1 min)     ${f(result.loadavg_1min, 1)} on ${os.availableParallelism()} cores, counting this benchmark's own threads (other programs slow every number above)`);
       log(`  for comparison (issue 5, same machine): PyTorch fp32 2 threads 1.5 tokens/s; goal ≥ 1.5, stretch ≥ 2.8`);
     }
-    let vs: Record<string, unknown> = {};
-    if (args.vs) {
-      await model.close(); // free our copy of the weights before llama.cpp maps its own
-      const ours = { load_s: loadS, prefill_s: r.prefillSeconds, decode_tokens_per_s: tps, ids: r.newIds };
-      vs = await compareWithLlamaCpp({ config, type: hold === "Q8_0" ? "Q8_0" : "F16", threads, promptIds: ARTICLE_PROMPT_IDS, newTokens, ours, folder: folder?.dir, log });
-    }
+    const vs = against ? reportAgainstLlamaCpp(against, log) : {};
     if (args.json) console.log(JSON.stringify({ ...result, ...vs }));
     return 0;
   } finally {

@@ -27,6 +27,8 @@ describe.runIf(built)("bench", () => {
     [["phi2", "--layers", "0"], 'bench phi2: --layers must be a whole number in [1, 64], got "0"'],
     [["phi2", "--image", "x.phi2img", "--backend", "js"], "bench phi2: --image needs --backend wasm: a weight image holds the wasm kernels' layout"],
     [["phi2", "--image-map"], "bench phi2: --image-map needs --image FILE"],
+    [["phi2", "--rounds", "3"], "bench phi2: --rounds needs --vs llama.cpp: a round is one run of ours and one of llama.cpp's"],
+    [["phi2", "--vs", "llama.cpp", "--rounds", "0"], 'bench phi2: --rounds must be a whole number in [1, 20], got "0"'],
     [["phi2", "--model", "tests/fixtures/tiny-phi", "--layers", "2"], "bench phi2: --layers cannot be used with --model: the folder's config.json decides the layers"],
     [["phi2", "--model", "tests/fixtures/tiny-phi", "--dtype", "BF16"], "bench phi2: --dtype bf16 cannot be used with --model: a folder's fp16 weights cannot be held as bf16 (use fp16, fp32 or q8)"],
     [["phi2", "--model", join(root, "tests", "no-such-model")], `bench phi2: --model ${join(root, "tests", "no-such-model")}: no such directory`],

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { floatToHalf, halfToFloat, mulberry32At, readPhiConfig, PHI2_CONFIG } from "../lib/phi2";
 import { GGUF_ALIGNMENT, ggufHeader, quantizeQ8_0, tensorBytes, writeGguf } from "../scripts/gguf";
 import { ggufName, tokenizerKeys, writePhi2GgufFromFolder, writePhi2GgufRandom } from "../scripts/gguf-phi2";
-import { compareWithLlamaCpp, loadNodeLlamaCpp, runLlamaCpp } from "../scripts/bench-llama";
+import { compareWithLlamaCpp, loadNodeLlamaCpp, openLlamaCpp, runLlamaCpp, verdictOf } from "../scripts/bench-llama";
 import { generate, JsMatmul, PhiModel } from "../lib/phi2";
 
 const DIR = path.join(__dirname, "fixtures", "tiny-phi");
@@ -175,6 +175,17 @@ describe("llama.cpp runs what the writer wrote (node-llama-cpp, when installed)"
     expect(r.ids).toEqual(wanted);
   }, 120_000);
 
+  test.skipIf(!m.lib)("one load, two runs (the bench's rounds): each run in a fresh context gives transformers' ids again", async () => {
+    const file = path.join(tmp, "tiny-rounds.gguf");
+    writePhi2GgufFromFolder(DIR, readPhiConfig(DIR), file, "F16");
+    const session = await openLlamaCpp(m.lib!, file, 1);
+    try {
+      for (let round = 0; round < 2; round++) expect((await session.run(reference.input_ids, wanted.length)).ids).toEqual(wanted);
+    } finally {
+      await session.close();
+    }
+  }, 120_000);
+
   test.skipIf(!m.lib)("random weights (the bench's, small shapes): llama.cpp's greedy ids equal our engine's", async () => {
     const config = { ...PHI2_CONFIG, numLayers: 2, hidden: 64, intermediate: 256, numHeads: 4, numKvHeads: 4, headDim: 16, rotaryDim: 6 };
     const tok = JSON.parse(fs.readFileSync(path.join(DIR, "tokenizer.json"), "utf8"));
@@ -199,4 +210,82 @@ test("bench --vs llama.cpp without node-llama-cpp: says so, adds only why, runs 
   });
   expect(out).toEqual({ llama_cpp: null, llama_cpp_missing: why });
   expect(lines.join("\n")).toContain(`llama.cpp: not run — ${why}. Our row above stands alone.`);
+});
+
+describe("bench --vs llama.cpp --rounds: ours and llama.cpp take turns (a stand-in llama.cpp records the order)", () => {
+  /** A stand-in for node-llama-cpp: each call is recorded in `events`; a run yields ids 7, 8, 9, … a millisecond apart. */
+  function standIn(events: string[]) {
+    const lib = {
+      getLlama: async () => ({
+        loadModel: async () => {
+          events.push("llama.cpp loads");
+          return {
+            createContext: async () => ({
+              getSequence: () => ({
+                evaluate: async function* () {
+                  events.push("llama.cpp runs");
+                  for (let id = 7; ; id++) {
+                    await new Promise((r) => setTimeout(r, 1));
+                    yield id as never;
+                  }
+                },
+              }),
+              dispose: async () => {},
+            }),
+            tokenize: () => [],
+            detokenize: () => "",
+            dispose: async () => void events.push("llama.cpp freed"),
+          };
+        },
+        dispose: async () => {},
+      }),
+    };
+    return async () => ({ lib, version: "stand-in" });
+  }
+  const base = (events: string[], oursTps: number) => ({
+    config: readPhiConfig(DIR), type: "F16" as const, threads: 1, promptIds: [1, 2, 3], newTokens: 4, folder: DIR,
+    ours: { load_s: 1, prefill_s: 0.5, decode_tokens_per_s: oursTps, ids: [7, 8, 9, 10, 11] },
+    log: () => {},
+    loader: standIn(events),
+    again: async () => (events.push("ours runs"), { prefill_s: 0.5, decode_tokens_per_s: oursTps, ids: [7, 8, 9, 10, 11] }),
+    closeOurs: async () => void events.push("ours freed"),
+    oursBytes: 1000,
+  });
+
+  test("3 rounds, both models held: llama.cpp's warm-up, then ours (measured before), llama.cpp, ours, llama.cpp, ours, llama.cpp; per-round ratios, their median and who won", async () => {
+    const events: string[] = [];
+    const out = await compareWithLlamaCpp({ ...base(events, 1e9), rounds: 3 });
+    expect(events).toEqual(["llama.cpp loads", "llama.cpp runs", "llama.cpp runs", "ours runs", "llama.cpp runs", "ours runs", "llama.cpp runs", "llama.cpp freed"]);
+    expect(out.llama_cpp_first_prefill_s).toBeGreaterThan(0);
+    const rounds = out.round_results as { ours_decode_tokens_per_s: number; llama_cpp_decode_tokens_per_s: number; ours_prefill_s: number; llama_cpp_prefill_s: number }[];
+    expect(out.rounds).toBe(3);
+    expect(rounds).toHaveLength(3);
+    const ratios = rounds.map((r) => r.ours_decode_tokens_per_s / r.llama_cpp_decode_tokens_per_s).sort((a, b) => a - b);
+    expect(out.ratio_decode).toBe(ratios[1]);
+    expect([out.ratio_decode_min, out.ratio_decode_max]).toEqual([ratios[0], ratios[2]]);
+    expect(out.decode_verdict).toBe("ours at least as fast in all 3 rounds"); // 10⁹ tokens/s against a stand-in's ≈ 10³
+    expect(out.same_greedy_ids).toBe(5);
+  });
+
+  test("llama.cpp faster in every round is said so", async () => {
+    const out = await compareWithLlamaCpp({ ...base([], 1e-3), rounds: 2 });
+    expect(out.decode_verdict).toBe("llama.cpp faster in all 2 rounds");
+  });
+
+  test("both models would not fit in memory: one round, ours freed before llama.cpp loads, and the log says why", async () => {
+    const events: string[] = [];
+    const lines: string[] = [];
+    const out = await compareWithLlamaCpp({ ...base(events, 1), rounds: 3, totalMemory: 1000, log: (l) => lines.push(l) });
+    expect(events).toEqual(["ours freed", "llama.cpp loads", "llama.cpp runs", "llama.cpp runs", "llama.cpp freed"]); // warm-up, then the one round
+    expect(out.rounds).toBe(1);
+    expect(lines.join("\n")).toMatch(/--rounds 3: our weights and llama.cpp's GGUF need \d+\.\d GB together, more than 75 % of this machine's 0\.0 GB: one round/);
+    expect(out.decode_verdict).toBe("one round: no round-to-round spread measured (--rounds N for more)");
+  });
+
+  test("verdictOf: a side wins only if it wins every round", () => {
+    expect(verdictOf([1, 1.2, 1.05])).toBe("ours at least as fast in all 3 rounds");
+    expect(verdictOf([0.9, 0.99])).toBe("llama.cpp faster in all 2 rounds");
+    expect(verdictOf([0.9, 1.1, 1.2])).toBe("ours ahead in 2 of 3 rounds: no winner beyond the round-to-round spread");
+    expect(verdictOf([1.5])).toBe("one round: no round-to-round spread measured (--rounds N for more)");
+  });
 });

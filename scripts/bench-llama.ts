@@ -385,8 +385,7 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
     log(`\nllama.cpp: not run — ${measured.missing}. Our row above stands alone.`);
     return { llama_cpp: null, llama_cpp_missing: measured.missing };
   }
-  const { o, pairs, rounds, file, warm } = measured;
-  const session = { load_s: measured.load_s, threads: measured.threads };
+  const { o, pairs, rounds, file, warm, threads } = measured;
   const first = pairs[0].theirs;
   let same = 0;
   while (same < Math.min(first.ids.length, o.ours.ids.length) && first.ids[same] === o.ours.ids[same]) same++;
@@ -397,7 +396,7 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
     ours: { prefill_s: median((p) => p.ours.prefill_s), tps: median((p) => p.ours.decode_tokens_per_s) },
     theirs: { prefill_s: median((p) => p.theirs.prefill_s), tps: median((p) => p.theirs.decode_tokens_per_s) },
   };
-  const ratioLoad = session.load_s / o.ours.load_s;
+  const ratioLoad = measured.load_s / o.ours.load_s;
   const f = (v: number, d = 2) => v.toFixed(d);
   const row = (name: string, load: number, prefill: number, tps: number) => `  ${name.padEnd(26)} ${f(load, 2).padStart(8)} s ${f(prefill, 3).padStart(9)} s ${f(tps).padStart(10)}`;
   const range = (sp: Spread) => (rounds > 1 ? ` (median of ${rounds} rounds, ${f(sp.min)}–${f(sp.max)})` : "");
@@ -406,7 +405,7 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
   log(`side by side: ${weights}, ${o.promptIds.length}-token prompt, ${o.newTokens + 1} greedy tokens, ${o.threads} threads${rounds > 1 ? `, ${rounds} rounds taking turns (ours, llama.cpp, ours, …)` : ""}`);
   log(`  ${"".padEnd(26)} ${"load".padStart(10)} ${"prefill".padStart(11)} ${"tokens/s".padStart(10)}${rounds > 1 ? "   (prefill and tokens/s: medians)" : ""}`);
   log(row("this course", o.ours.load_s, med.ours.prefill_s, med.ours.tps));
-  log(row(`llama.cpp ${o.type} (${session.threads} thr.)`, session.load_s, med.theirs.prefill_s, med.theirs.tps));
+  log(row(`llama.cpp ${o.type} (${threads} thr.)`, measured.load_s, med.theirs.prefill_s, med.theirs.tps));
   if (rounds > 1) {
     pairs.forEach((p, i) =>
       log(`  round ${i + 1}: ours ${f(p.ours.decode_tokens_per_s)} tokens/s, prefill ${f(p.ours.prefill_s, 3)} s · llama.cpp ${f(p.theirs.decode_tokens_per_s)} tokens/s, prefill ${f(p.theirs.prefill_s, 3)} s · load average ${f(p.loadavg)}`),
@@ -422,9 +421,9 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
     llama_cpp_gguf_type: o.type,
     llama_cpp_gguf_read_bytes: warm.bytes,
     llama_cpp_gguf_read_s: warm.seconds,
-    llama_cpp_threads: session.threads,
+    llama_cpp_threads: threads,
     llama_cpp_loadavg_1min_before: measured.loadavgBefore,
-    llama_cpp_load_s: session.load_s,
+    llama_cpp_load_s: measured.load_s,
     llama_cpp_first_prefill_s: measured.firstPrefill_s,
     llama_cpp_prefill_s: med.theirs.prefill_s,
     llama_cpp_decode_tokens_per_s: med.theirs.tps,

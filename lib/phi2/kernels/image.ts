@@ -15,8 +15,10 @@
 // three runs, against 0.09–0.10).
 // A bare loop of the fp16 kernel over 2.8 GB of mapped weights read 19–20 GB/s on one
 // thread, with passes at 5 GB/s once JavaScript allocated between the calls as the
-// model does (over the same bytes read into memory: at worst 9.6). The cause was not
-// found: reading is the default, and mapping is for machines where it measures well.
+// model does (over the same bytes read into memory: at worst 9.6). On a later day the
+// same machine decoded at one speed mapped and read (q8: 90–92 against 83–93 ms a token,
+// three alternating pairs), so the slowdown came with the machine's state. Its cause was
+// not found: reading is the default, and mapping is for machines where it measures well.
 //
 // File layout: "PHI2WIMG", a u32 (little-endian) header length, the header (JSON),
 // then every section at an offset that is a multiple of 4096 (mmap maps whole pages),

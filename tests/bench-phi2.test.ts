@@ -1,6 +1,7 @@
 // `npm run bench -- phi2 --model DIR` on the tiny fixture: the folder's files (the
 // shards its index names, nothing else), the GGUF cache name that follows them, and
-// a whole run whose greedy ids must be the library's own. llama.cpp is never run here.
+// a whole run whose greedy ids must be the library's own; and, when node-llama-cpp is
+// installed, one --vs llama.cpp run on one phi-2-shaped layer (the rounds' wiring).
 import { afterAll, describe, expect, test, vi } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -12,7 +13,7 @@ import { JsMatmul } from "../lib/phi2/matmul-js";
 import { createWasmMatmul } from "../lib/phi2/kernels";
 import { estimateMemory, matrixBytesPerValue } from "../lib/phi2/load";
 import { SafetensorsModel } from "../lib/phi2/safetensors";
-import { benchGgufPathForFolder, folderFiles, ggufOfFolder } from "../scripts/bench-llama";
+import { benchGgufPathForFolder, folderFiles, ggufOfFolder, loadNodeLlamaCpp } from "../scripts/bench-llama";
 
 const DIR = path.join(__dirname, "fixtures", "tiny-phi");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-phi2-"));
@@ -211,4 +212,26 @@ test("the bench's timing wrapper keeps the memory estimate's bytes per value: js
     st.close();
     await wasm.close();
   }
+});
+
+describe("npm run bench -- phi2 --vs llama.cpp (node-llama-cpp, when installed)", async () => {
+  const m = await loadNodeLlamaCpp();
+  test.skipIf(!m.lib)(
+    "q8, one phi-2-shaped layer, --rounds 2: our report, then both sides' rounds; the q8 error still measured after them",
+    async () => {
+      const r = await run(["--layers", "1", "--dtype", "q8", "--new-tokens", "3", "--vs", "llama.cpp", "--rounds", "2", "--json", "--no-progress", "--threads", "2"]);
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.out);
+      expect(j).toMatchObject({ layers: 1, held_as: "Q8_0", llama_cpp_gguf_type: "Q8_0", rounds: 2, top1_agree: 10 });
+      expect(j.round_results).toHaveLength(2);
+      expect(j.round_results[0].ours_decode_tokens_per_s).toBe(j.decode_tokens_per_s); // round 1's ours is the row measured first
+      const ratios = j.round_results.map((x: { ours_decode_tokens_per_s: number; llama_cpp_decode_tokens_per_s: number }) => x.ours_decode_tokens_per_s / x.llama_cpp_decode_tokens_per_s);
+      expect(j.ratio_decode).toBeCloseTo((ratios[0] + ratios[1]) / 2, 12); // the median of two
+      expect(j.llama_cpp_first_prefill_s).toBeGreaterThan(0);
+      expect(j.same_greedy_ids).toBeGreaterThan(0); // the same weights: at least the first id agrees
+      expect(r.err).toMatch(/round 2 of 2: ours…\nround 2 of 2: llama\.cpp/);
+      expect(r.err.indexOf("q8 error")).toBeGreaterThan(r.err.indexOf("round 2 of 2: llama.cpp")); // our model stayed loaded through the rounds
+    },
+    300_000,
+  );
 });

@@ -266,7 +266,7 @@ export function verdictOf(ratios: readonly number[]): string {
   return `ours ahead in ${ahead} of ${n} rounds: no winner beyond the round-to-round spread`;
 }
 
-/** Share of this machine's memory that our weights and llama.cpp's GGUF may take together for --rounds > 1. */
+/** Share of this machine's memory that our model (its process's resident memory) and llama.cpp's GGUF may take together for --rounds > 1. */
 export const BOTH_MODELS_MEMORY_SHARE = 0.75;
 
 /**
@@ -304,7 +304,7 @@ export interface LlamaCompareOptions {
   rounds?: number;
   /** Our generation once more, timed, with our model still loaded. */
   again?: () => Promise<GenerationTimes>;
-  /** Bytes our loaded model holds: with llama.cpp's GGUF they must fit in BOTH_MODELS_MEMORY_SHARE of `totalMemory`, or one round is run. */
+  /** Bytes our side holds with its model loaded: with llama.cpp's GGUF they must fit in BOTH_MODELS_MEMORY_SHARE of `totalMemory`, or one round is run. */
   oursBytes?: number;
   /** Frees our model: called before llama.cpp loads when only one round is run. */
   closeOurs?: () => Promise<void>;
@@ -343,7 +343,7 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
     const need = (o.oursBytes ?? 0) + fs.statSync(file).size;
     const total = o.totalMemory ?? os.totalmem();
     if (need > BOTH_MODELS_MEMORY_SHARE * total) {
-      log(`--rounds ${rounds}: our weights and llama.cpp's GGUF need ${(need / 1e9).toFixed(1)} GB together, more than ${100 * BOTH_MODELS_MEMORY_SHARE} % of this machine's ${(total / 1e9).toFixed(1)} GB: one round, with our model freed first`);
+      log(`--rounds ${rounds}: our model and llama.cpp's GGUF need ${(need / 1e9).toFixed(1)} GB together, more than ${100 * BOTH_MODELS_MEMORY_SHARE} % of this machine's ${(total / 1e9).toFixed(1)} GB: one round, with our model freed first`);
       rounds = 1;
     }
   }

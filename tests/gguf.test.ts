@@ -278,7 +278,7 @@ describe("bench --vs llama.cpp --rounds: ours and llama.cpp take turns (a stand-
     const out = await compareWithLlamaCpp({ ...base(events, 1), rounds: 3, totalMemory: 1000, log: (l) => lines.push(l) });
     expect(events).toEqual(["ours freed", "llama.cpp loads", "llama.cpp runs", "llama.cpp runs", "llama.cpp freed"]); // warm-up, then the one round
     expect(out.rounds).toBe(1);
-    expect(lines.join("\n")).toMatch(/--rounds 3: our weights and llama.cpp's GGUF need \d+\.\d GB together, more than 75 % of this machine's 0\.0 GB: one round/);
+    expect(lines.join("\n")).toMatch(/--rounds 3: our model and llama.cpp's GGUF need \d+\.\d GB together, more than 75 % of this machine's 0\.0 GB: one round/);
     expect(out.decode_verdict).toBe("one round: no round-to-round spread measured (--rounds N for more)");
   });
 

@@ -3,7 +3,8 @@
 // phi-2's exact shapes (32 layers, hidden 2560, MLP 10240, vocab 51200, 32 heads)
 // with deterministic random weights, run through the real model code
 // (lib/phi2/model.ts: PhiModel.random + generate) on the worker/WebAssembly backend:
-//   1. this machine's read bandwidth (lib/phi2/kernels: measureReadBandwidth),
+//   1. this machine's read bandwidth (lib/phi2/kernels: measureReadBandwidth), and how
+//      arithmetic scales from one thread to all (the prefill's fp16 GEMM),
 //   2. load: weights generated inside the workers, in the weight dtype
 //      (--model DIR: loadPhi reads the folder's files instead, after one untimed read
 //      of each so that, like llama.cpp's mmap, the load is timed from the page cache;
@@ -132,6 +133,35 @@ async function callOverheadUs(backend: MatmulBackend): Promise<{ median: number;
     us.push((performance.now() - t0) * 1000);
   }
   return { median: spread(us).median, mean: us.reduce((s, v) => s + v, 0) / us.length };
+}
+
+/**
+ * Arithmetic across threads: an fp16 GEMM in the prefill's shape (T = 10) on 1024 × 2560
+ * weights, timed on one thread and on `threads` (GMAC/s, the best of 3 runs of 20 calls;
+ * at T = 10 the weights are read at a few GB/s, so this measures arithmetic, not memory).
+ * Cores that share their SIMD units (the CI machine's two virtual cores behave like two
+ * hardware threads of one core) show less than ×threads here however fast memory streams.
+ */
+async function arithmeticScaling(threads: number): Promise<{ one: number; all: number }> {
+  const rate = async (n: number) => {
+    const backend = await createBackend("wasm", { threads: n });
+    try {
+      const rows = 1024, cols = 2560, T = 10;
+      const h = await backend.addWeight({ name: "arithmetic", dtype: "F16", rows, cols, source: { kind: "random", seed: 1, scale: 1 } });
+      const x = new Float32Array(T * cols).fill(0.5);
+      for (let i = 0; i < 3; i++) await backend.matmul(h, x, T);
+      let best = 0;
+      for (let r = 0; r < 3; r++) {
+        const t0 = performance.now();
+        for (let i = 0; i < 20; i++) await backend.matmul(h, x, T);
+        best = Math.max(best, (20 * T * rows * cols) / ((performance.now() - t0) / 1000) / 1e9);
+      }
+      return best;
+    } finally {
+      await backend.close();
+    }
+  };
+  return { one: await rate(1), all: await rate(threads) };
 }
 
 /**
@@ -286,6 +316,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
   // 1. bandwidth, before the weights take memory
   log(`measuring read bandwidth (${threads} threads, 2 GiB)…`);
   const bw = measureReadBandwidth({ threads });
+  const arithmetic = args.backend === "wasm" && threads > 1 ? await arithmeticScaling(threads) : null;
 
   // 2. load
   log(`load average before our run: ${os.loadavg()[0].toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
@@ -424,6 +455,10 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       weight_bytes_per_token: bytesPerToken,
       effective_gb_s: (tps * bytesPerToken) / 1e9,
       gmac_per_s: (tps * macs) / 1e9,
+      arithmetic_gmac_per_s_1_thread: arithmetic?.one ?? null,
+      arithmetic_gmac_per_s: arithmetic?.all ?? null,
+      arithmetic_thread_scaling: arithmetic ? arithmetic.all / arithmetic.one : null,
+      arithmetic_note: "the prefill's fp16 GEMM, T = 10, 1024 × 2560 weights: GMAC/s on 1 thread and on all threads",
       bandwidth_gb_s: bw.gbPerS,
       bandwidth_median_gb_s: bw.medianGbPerS,
       bandwidth_note: `best of ${bw.repeats} rounds, ${threads} threads streaming ${(bw.bytes / 2 ** 30).toFixed(1)} GiB`,
@@ -451,6 +486,9 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       log(`  decode                   ${f(tps)} tokens/s (${f(1000 / tps, 0)} ms/token, ${f(result.effective_gb_s, 1)} GB/s of weights, ${f(result.gmac_per_s, 1)} GMAC/s)`);
       log(`  CPU time per token       ${f(cpuSPerToken, 3)} s summed over all threads (wall ${f(1 / tps, 3)} s × ${threads} threads if both were busy all the time)`);
       log(`  read bandwidth           ${f(bw.gbPerS, 1)} GB/s best, ${f(bw.medianGbPerS, 1)} GB/s median (${result.bandwidth_note})`);
+      if (arithmetic) {
+        log(`  arithmetic               ${f(arithmetic.one, 1)} GMAC/s on 1 thread, ${f(arithmetic.all, 1)} on ${threads} (×${f(arithmetic.all / arithmetic.one)}: the prefill's fp16 GEMM, T = 10; below ×${threads}, the threads share SIMD units)`);
+      }
       log(`  bandwidth bound          ${f(bound)} tokens/s → we reach ${f(100 * result.fraction_of_bound, 0)}% of it`);
       log(`  per matmul call          ${f(overheadUs.median, 1)} µs wake-up overhead, median (mean ${f(overheadUs.mean, 0)} µs: a few calls stall); ${f(callsPerToken, 0)} calls per token; ${f(100 * matmulShare, 0)}% of decode time is inside matmul calls`);
       log(`  load average (1 min)     ${f(result.loadavg_1min, 1)} on ${os.availableParallelism()} cores, counting this benchmark's own threads (other programs slow every number above)`);

@@ -128,10 +128,11 @@ describe("npm run bench -- phi2 --model", () => {
       expect(r.code).toBe(0);
       const j = JSON.parse(r.out);
       expect(j).toMatchObject({ weights: "folder", model_dir: DIR, layers: 2, dtype: "fp16", prompt_tokens: 10, new_tokens: 2 });
-      for (const k of ["load_s", "decode_tokens_per_s", "prefill_s"]) {
+      for (const k of ["load_s", "decode_tokens_per_s", "prefill_s", "arithmetic_gmac_per_s_1_thread", "arithmetic_gmac_per_s"]) {
         expect(Number.isFinite(j[k])).toBe(true);
         expect(j[k]).toBeGreaterThan(0);
       }
+      expect(j.arithmetic_thread_scaling).toBeCloseTo(j.arithmetic_gmac_per_s / j.arithmetic_gmac_per_s_1_thread, 12); // 2 threads against 1
       // every file was read once before the timed load: the shards, config, index and tokenizer
       const sizes = folderFiles(DIR);
       const total = [...sizes.shards, ...sizes.small].reduce((s, f) => s + fs.statSync(f).size, 0);

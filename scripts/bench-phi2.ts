@@ -139,8 +139,8 @@ async function callOverheadUs(backend: MatmulBackend): Promise<{ median: number;
  * Arithmetic across threads: an fp16 GEMM in the prefill's shape (T = 10) on 1024 × 2560
  * weights, timed on one thread and on `threads` (GMAC/s, the best of 3 runs of 20 calls;
  * at T = 10 the weights are read at a few GB/s, so this measures arithmetic, not memory).
- * Cores that share their SIMD units (the CI machine's two virtual cores behave like two
- * hardware threads of one core) show less than ×threads here however fast memory streams.
+ * Less than ×threads here means the threads compete for the cores (other programs, or
+ * hardware threads sharing one core's SIMD units), however fast memory streams.
  */
 async function arithmeticScaling(threads: number): Promise<{ one: number; all: number }> {
   const rate = async (n: number) => {
@@ -487,7 +487,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       log(`  CPU time per token       ${f(cpuSPerToken, 3)} s summed over all threads (wall ${f(1 / tps, 3)} s × ${threads} threads if both were busy all the time)`);
       log(`  read bandwidth           ${f(bw.gbPerS, 1)} GB/s best, ${f(bw.medianGbPerS, 1)} GB/s median (${result.bandwidth_note})`);
       if (arithmetic) {
-        log(`  arithmetic               ${f(arithmetic.one, 1)} GMAC/s on 1 thread, ${f(arithmetic.all, 1)} on ${threads} (×${f(arithmetic.all / arithmetic.one)}: the prefill's fp16 GEMM, T = 10; below ×${threads}, the threads share SIMD units)`);
+        log(`  arithmetic               ${f(arithmetic.one, 1)} GMAC/s on 1 thread, ${f(arithmetic.all, 1)} on ${threads} (×${f(arithmetic.all / arithmetic.one)}: the prefill's fp16 GEMM, T = 10; below ×${threads}, the threads compete for the cores)`);
       }
       log(`  bandwidth bound          ${f(bound)} tokens/s → we reach ${f(100 * result.fraction_of_bound, 0)}% of it`);
       log(`  per matmul call          ${f(overheadUs.median, 1)} µs wake-up overhead, median (mean ${f(overheadUs.mean, 0)} µs: a few calls stall); ${f(callsPerToken, 0)} calls per token; ${f(100 * matmulShare, 0)}% of decode time is inside matmul calls`);

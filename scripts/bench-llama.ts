@@ -42,13 +42,10 @@ interface NodeLlamaCpp {
   getLlama(opts: { gpu: false; build: "never"; maxThreads?: number; logLevel?: string; progressLogs?: boolean }): Promise<Llama>;
 }
 
-/** The version of an installed package, from node_modules/<name>/package.json above this file ("?" if not found). */
+/** The version of a package installed in the checkout (node_modules/<name>/package.json; "?" if not found). */
 function packageVersion(name: string): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, "node_modules", name, "package.json");
-    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
-    if (path.dirname(dir) === dir) return "?";
-  }
+  const file = path.join(ROOT, "node_modules", name, "package.json");
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version : "?";
 }
 
 /** node-llama-cpp if it is installed (and its prebuilt binary loads), else why not. */
@@ -70,13 +67,6 @@ export interface GenerationTimes {
   decode_tokens_per_s: number;
   /** The greedy ids (the prompt's excluded). */
   ids: readonly number[];
-}
-
-export interface LlamaRun extends GenerationTimes {
-  load_s: number;
-  new_tokens: number;
-  threads: number;
-  loadavg_1min_before: number;
 }
 
 /** The 1-minute load average, to print before each run (other programs slow every number). */
@@ -134,21 +124,6 @@ export async function openLlamaCpp(lib: NodeLlamaCpp, file: string, threads: num
       }
     },
   };
-}
-
-/**
- * Load `file` with llama.cpp on the CPU and generate `newTokens` greedy tokens after
- * `promptIds` with `threads` threads. Never stops early at an end-of-text token.
- */
-export async function runLlamaCpp(lib: NodeLlamaCpp, file: string, promptIds: readonly number[], newTokens: number, threads: number): Promise<LlamaRun> {
-  const loadavg = loadAverage();
-  const session = await openLlamaCpp(lib, file, threads);
-  try {
-    const r = await session.run(promptIds, newTokens);
-    return { load_s: session.load_s, ...r, new_tokens: r.ids.length, threads, loadavg_1min_before: loadavg };
-  } finally {
-    await session.close();
-  }
 }
 
 /** Our row: the load, and the first timed generation (its greedy ids show that both ran the same weights). */
@@ -338,7 +313,7 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
   if (!m.lib) return { missing: m.why };
   const file = o.folder ? ggufOfFolder(o.folder, o.config, o.type, log) : ggufOfRandom(o.config, o.type, log);
   let rounds = o.rounds ?? 1;
-  if (rounds > 1 && !o.again) throw new Error("compareWithLlamaCpp: rounds > 1 needs `again`");
+  if (rounds > 1 && !o.again) throw new Error("measureAgainstLlamaCpp: rounds > 1 needs `again`");
   if (rounds > 1) {
     const need = (o.oursBytes ?? 0) + fs.statSync(file).size;
     const total = o.totalMemory ?? os.totalmem();
@@ -397,6 +372,7 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
     theirs: { prefill_s: median((p) => p.theirs.prefill_s), tps: median((p) => p.theirs.decode_tokens_per_s) },
   };
   const ratioLoad = measured.load_s / o.ours.load_s;
+  const verdict = { decode: verdictOf(decode.samples), prefill: verdictOf(prefill.samples) };
   const f = (v: number, d = 2) => v.toFixed(d);
   const row = (name: string, load: number, prefill: number, tps: number) => `  ${name.padEnd(26)} ${f(load, 2).padStart(8)} s ${f(prefill, 3).padStart(9)} s ${f(tps).padStart(10)}`;
   const range = (sp: Spread) => (rounds > 1 ? ` (median of ${rounds} rounds, ${f(sp.min)}–${f(sp.max)})` : "");
@@ -413,7 +389,7 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
   }
   log(`  llama.cpp's first run after its load (a warm-up, as ours has one): prefill ${f(measured.firstPrefill_s, 3)} s (its load maps the file; this first run touches the pages)`);
   log(`  ours ÷ llama.cpp, as speed: decode ${f(decode.median)}${range(decode)} · prefill ${f(prefill.median)}${range(prefill)} · load ${f(ratioLoad)}   (≥ 1: ours at least as fast)`);
-  log(`  decode: ${verdictOf(decode.samples)}; prefill: ${verdictOf(prefill.samples)}`);
+  log(`  decode: ${verdict.decode}; prefill: ${verdict.prefill}`);
   log(`  same greedy ids: the first ${same} of ${first.ids.length} (different weights would disagree at once; fp16/int8 rounding may split later near-ties)`);
   return {
     llama_cpp: `node-llama-cpp ${measured.version}`,
@@ -446,8 +422,8 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
     ratio_prefill_max: prefill.max,
     ratio_load: ratioLoad,
     ratio_note: "ours ÷ llama.cpp as speeds (tokens/s; 1/s for prefill and load): ≥ 1 means ours is at least as fast",
-    decode_verdict: verdictOf(decode.samples),
-    prefill_verdict: verdictOf(prefill.samples),
+    decode_verdict: verdict.decode,
+    prefill_verdict: verdict.prefill,
     same_greedy_ids: same,
   };
 }

@@ -366,9 +366,9 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
     // CPU seconds of all threads (main + workers): on a shared machine wall time also counts
     // the time other programs hold the cores, CPU time only the work this run did
     let cpuAtFirstToken: NodeJS.CpuUsage | undefined;
+    const timedRun = { maxNewTokens: newTokens + 1, eosTokenId: null }; // this one, and each later round's (again, below)
     const r = await generate(model, ARTICLE_PROMPT_IDS, {
-      maxNewTokens: newTokens + 1,
-      eosTokenId: null,
+      ...timedRun,
       onToken: () => {
         if (atFirstToken === undefined) {
           atFirstToken = backend.seconds;
@@ -401,7 +401,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
 
     // llama.cpp on the same weights, taking turns with ours; its report is printed after ours
     const again = async (): Promise<GenerationTimes> => {
-      const g = await generate(model, ARTICLE_PROMPT_IDS, { maxNewTokens: newTokens + 1, eosTokenId: null });
+      const g = await generate(model, ARTICLE_PROMPT_IDS, timedRun);
       return { prefill_s: g.prefillSeconds, decode_tokens_per_s: g.decodeTokensPerSecond, ids: g.newIds };
     };
     const against = args.vs

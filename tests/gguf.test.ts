@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { floatToHalf, halfToFloat, mulberry32At, readPhiConfig, PHI2_CONFIG } from "../lib/phi2";
 import { GGUF_ALIGNMENT, ggufHeader, quantizeQ8_0, tensorBytes, writeGguf } from "../scripts/gguf";
 import { ggufName, tokenizerKeys, writePhi2GgufFromFolder, writePhi2GgufRandom } from "../scripts/gguf-phi2";
-import { compareWithLlamaCpp, loadNodeLlamaCpp, openLlamaCpp, runLlamaCpp, verdictOf } from "../scripts/bench-llama";
+import { compareWithLlamaCpp, loadNodeLlamaCpp, openLlamaCpp, verdictOf } from "../scripts/bench-llama";
 import { generate, JsMatmul, PhiModel } from "../lib/phi2";
 
 const DIR = path.join(__dirname, "fixtures", "tiny-phi");
@@ -167,11 +167,20 @@ describe("llama.cpp runs what the writer wrote (node-llama-cpp, when installed)"
   const m = await loadNodeLlamaCpp();
   const reference = JSON.parse(fs.readFileSync(path.join(DIR, "reference.json"), "utf8"));
   const wanted = reference.greedy_max_length_40.slice(reference.input_ids.length);
+  /** One load of `file`, one run of `newTokens` greedy tokens after `prompt` on one thread. */
+  const runOnce = async (file: string, prompt: number[], newTokens: number) => {
+    const session = await openLlamaCpp(m.lib!, file, 1);
+    try {
+      return await session.run(prompt, newTokens);
+    } finally {
+      await session.close();
+    }
+  };
   // the optional dependency may be absent: then this block is skipped and says why
   test.skipIf(!m.lib).each(["F16", "Q8_0"] as const)(`tiny fixture as %s GGUF: llama.cpp's greedy ids equal transformers' (${m.lib ? `node-llama-cpp ${m.version}` : m.lib === null ? (m as { why: string }).why : ""})`, async (type) => {
     const file = path.join(tmp, `tiny-${type}.gguf`);
     writePhi2GgufFromFolder(DIR, readPhiConfig(DIR), file, type);
-    const r = await runLlamaCpp(m.lib!, file, reference.input_ids, wanted.length, 1);
+    const r = await runOnce(file, reference.input_ids, wanted.length);
     expect(r.ids).toEqual(wanted);
   }, 120_000);
 
@@ -194,7 +203,7 @@ describe("llama.cpp runs what the writer wrote (node-llama-cpp, when installed)"
     const ours = await PhiModel.random(config, new JsMatmul(), "F16");
     const mine = await generate(ours, reference.input_ids, { maxNewTokens: 12, eosTokenId: null });
     await ours.close();
-    const r = await runLlamaCpp(m.lib!, file, reference.input_ids, 12, 1);
+    const r = await runOnce(file, reference.input_ids, 12);
     expect(r.ids).toEqual(mine.newIds);
   }, 120_000);
 });

@@ -27,6 +27,7 @@ import { withProgress } from "../lib/progress";
 import { ArgsError, defineCli, NO_PROGRESS_FLAG, runCli, type Values } from "./args";
 import { folderFiles, measureAgainstLlamaCpp, readThrough, reportAgainstLlamaCpp, warmLine, type GenerationTimes } from "./bench-llama";
 import { imageLine, saveImageShowing } from "./phi2";
+import { damonLine, damonState } from "./damon";
 
 /** The article's prompt "Write a detailed analogy between mathematics and a lighthouse." in phi-2's
  *  tokenizer (tests/fixtures/tiny-phi/reference.json, input_ids). With random weights only the count matters. */
@@ -470,6 +471,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       decode_time_in_matmul: matmulShare,
       greedy_ids: r.newIds,
       loadavg_1min: os.loadavg()[0],
+      damon: damonState(),
     };
     if (!args.json) {
       const f = (v: number, d = 2) => v.toFixed(d);
@@ -492,6 +494,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       log(`  bandwidth bound          ${f(bound)} tokens/s → we reach ${f(100 * result.fraction_of_bound, 0)}% of it`);
       log(`  per matmul call          ${f(overheadUs.median, 1)} µs wake-up overhead, median (mean ${f(overheadUs.mean, 0)} µs: a few calls stall); ${f(callsPerToken, 0)} calls per token; ${f(100 * matmulShare, 0)}% of decode time is inside matmul calls`);
       log(`  load average (1 min)     ${f(result.loadavg_1min, 1)} on ${os.availableParallelism()} cores, counting this benchmark's own threads (other programs slow every number above)`);
+      log(`  kernel's DAMON           ${damonLine(result.damon)}`);
       log(`  for comparison (issue 5, same machine): PyTorch fp32 2 threads 1.5 tokens/s; goal ≥ 1.5, stretch ≥ 2.8`);
     }
     const vs = against ? reportAgainstLlamaCpp(against, log) : {};

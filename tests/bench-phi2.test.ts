@@ -14,6 +14,7 @@ import { createWasmMatmul } from "../lib/phi2/kernels";
 import { estimateMemory, matrixBytesPerValue } from "../lib/phi2/load";
 import { SafetensorsModel } from "../lib/phi2/safetensors";
 import { benchGgufPathForFolder, folderFiles, ggufOfFolder, loadNodeLlamaCpp } from "../scripts/bench-llama";
+import { damonState } from "../scripts/damon";
 
 const DIR = path.join(__dirname, "fixtures", "tiny-phi");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-phi2-"));
@@ -133,6 +134,7 @@ describe("npm run bench -- phi2 --model", () => {
         expect(j[k]).toBeGreaterThan(0);
       }
       expect(j.arithmetic_thread_scaling).toBeCloseTo(j.arithmetic_gmac_per_s / j.arithmetic_gmac_per_s_1_thread, 12); // 2 threads against 1
+      expect(j.damon).toEqual(damonState()); // this machine's DAMON, as scripts/damon.ts reads it (null where the kernel has none)
       // every file was read once before the timed load: the shards, config, index and tokenizer
       const sizes = folderFiles(DIR);
       const total = [...sizes.shards, ...sizes.small].reduce((s, f) => s + fs.statSync(f).size, 0);

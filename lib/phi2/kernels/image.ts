@@ -17,8 +17,15 @@
 // thread, with passes at 5 GB/s once JavaScript allocated between the calls as the
 // model does (over the same bytes read into memory: at worst 9.6). On a later day the
 // same machine decoded at one speed mapped and read (q8: 90–92 against 83–93 ms a token,
-// three alternating pairs), so the slowdown came with the machine's state. Its cause was
-// not found: reading is the default, and mapping is for machines where it measures well.
+// three alternating pairs).
+// A cause found later: that machine's kernel runs DAMON (its data access monitor, with
+// a scheme that pages out cold file pages). While it runs, a mapped page left unread for
+// 0.7 s or more reads at 1–4 GB/s on the next pass, full speed after; pages read into
+// memory do not slow so; with DAMON off, mapped pages did not either. A decode step
+// longer than that pause leaves every weight paused for the next step, and decoding
+// stays slow (fp16: step medians of 2.6–4.0 s mapped against 0.23–0.31 s read, one
+// process alternating the two). So reading is the default; the bench says whether DAMON
+// runs (scripts/damon.ts), and mapping is for machines without it.
 //
 // File layout: "PHI2WIMG", a u32 (little-endian) header length, the header (JSON),
 // then every section at an offset that is a multiple of 4096 (mmap maps whole pages),

@@ -357,8 +357,8 @@ export class ComputeThread {
       // tiled Q8_0 through relaxed SIMD's int8 dot where the runtime has it (x as |x| and signs, int8)
       const kr = w.dtype === "Q8_0" && w.tiled ? arena.kr : null;
       const tb = Math.floor((item - first) / nRow);
-      const j = (item - first) % nRow; // row block
-      const i0 = j < nBig ? j * rb : nBig * rb + (j - nBig) * rs;
+      const rowBlock = (item - first) % nRow;
+      const i0 = rowBlock < nBig ? rowBlock * rb : nBig * rb + (rowBlock - nBig) * rs;
       const t0 = tb * tc;
       const nt = Math.min(tc, T - t0);
       const key = first + tb * nRow;
@@ -380,7 +380,7 @@ export class ComputeThread {
         }
         prepared = key;
       }
-      const m = Math.min(j < nBig ? rb : rs, rows - i0);
+      const m = Math.min(rowBlock < nBig ? rb : rs, rows - i0);
       const wp = w.ptr + i0 * cols * BYTES[w.dtype];
       if (w.dtype === "Q8_0" && w.tiled) {
         for (let j = 0; j < w.panels; j++) {

@@ -3,7 +3,8 @@
 // lecturer's YouTube channel views, a series that was never published: show them
 // beside ours, labelled as the lecture's, never as a target our data must hit.
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { findUp } from "./find-up";
 
 /** A training / test loss pair, in thousands of views (k). */
 export interface LossPair {
@@ -41,10 +42,7 @@ const FILE = join("data", "lecture-ml2021.json");
  * Works from lib/ (tests run the sources) and from dist/lib/ (notebooks run the build).
  */
 function findRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, FILE))) return dir;
-    if (dirname(dir) === dir) throw new Error(`lectureReference: ${FILE} not found in any folder above ${from}`);
-  }
+  return findUp(from, (dir) => existsSync(join(dir, FILE)), () => `lectureReference: ${FILE} not found in any folder above ${from}`);
 }
 
 let cached: LectureReference | undefined;

@@ -25,7 +25,7 @@ import {
 } from "../lib/phi2";
 import { withProgress } from "../lib/progress";
 import { ArgsError, defineCli, NO_PROGRESS_FLAG, runCli, type Values } from "./args";
-import { folderFiles, measureAgainstLlamaCpp, readThrough, reportAgainstLlamaCpp, warmLine, type GenerationTimes } from "./bench-llama";
+import { folderFiles, loadAverage, measureAgainstLlamaCpp, readThrough, reportAgainstLlamaCpp, warmLine, type GenerationTimes } from "./bench-llama";
 import { imageLine, saveImageShowing } from "./phi2";
 import { damonLine, damonState } from "./damon";
 
@@ -320,7 +320,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
   const arithmetic = args.backend === "wasm" && threads > 1 ? await arithmeticScaling(threads) : null;
 
   // 2. load
-  log(`load average before our run: ${os.loadavg()[0].toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
+  log(`load average before our run: ${loadAverage().toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
   const config = folder?.config ?? { ...PHI2_CONFIG, numLayers: layers };
   const backend = new Timed(await createBackend(args.backend, { threads, mapImages: args.imageMap }));
   const { stored, hold } = DTYPES[dtype];
@@ -470,7 +470,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       ...(batchRows.length ? { batch_decode: batchRows } : {}),
       decode_time_in_matmul: matmulShare,
       greedy_ids: r.newIds,
-      loadavg_1min: os.loadavg()[0],
+      loadavg_1min: loadAverage(),
       damon: damonState(),
     };
     if (!args.json) {

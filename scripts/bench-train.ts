@@ -16,6 +16,7 @@ import { MAX_LAG, courseData, trainTest } from "../lib/data";
 import { MlpSpec, mlpName } from "../lib/nets";
 import { XY, scaleOf, trainSpec } from "../lib/train";
 import { defineCli, runCli } from "./args";
+import { ROOT } from "./root";
 
 interface Case {
   depth: number;
@@ -150,7 +151,7 @@ function runTorch(train: XY, epochs: number, repeats: number, threads: number, l
   const file = join(dir, "data.json");
   writeFileSync(file, JSON.stringify({ X: train.X.map((r) => r.map((v) => (v - mu) / sigma)), y: train.y.map((v) => (v - mu) / sigma) }));
   try {
-    const script = join(__dirname, "..", "..", "scripts", "bench_train_torch.py");
+    const script = join(ROOT, "scripts", "bench_train_torch.py");
     const cases = JSON.stringify(CASES.map((c) => [c.depth, c.batch]));
     const r = spawnSync(py, [script, file, "--epochs", String(epochs), "--repeats", String(repeats), "--threads", String(threads), "--cases", cases], { encoding: "utf8" });
     if (r.status !== 0) {

@@ -21,7 +21,7 @@ interface Token {
   readonly __token?: never;
 }
 interface LlamaSequence {
-  evaluate(tokens: Token[], options?: { temperature?: number }): AsyncGenerator<Token, void, void | Token | Token[]>;
+  evaluate(tokens: Token[], options?: { temperature?: number; yieldEogToken?: boolean }): AsyncGenerator<Token, void, void | Token | Token[]>;
 }
 interface LlamaContext {
   getSequence(): LlamaSequence;
@@ -74,11 +74,43 @@ export function loadAverage(): number {
   return os.loadavg()[0];
 }
 
+/**
+ * One greedy generation taken a forward pass at a time, either side's: the prompt's
+ * prefill(), then step() for each further token; `ids` are the new tokens so far.
+ */
+export interface Steps {
+  prefill(): Promise<unknown>;
+  step(): Promise<unknown>;
+  readonly ids: readonly number[];
+  close(): Promise<void>;
+}
+
+/** Seconds `f` takes. */
+async function timed(f: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await f();
+  return (performance.now() - t0) / 1000;
+}
+
+/** `s` run alone to `newTokens` new tokens, each pass timed. */
+export async function runSteps(s: Steps, newTokens: number): Promise<GenerationTimes> {
+  try {
+    const prefill = await timed(() => s.prefill());
+    let decode = 0;
+    while (s.ids.length < newTokens) decode += await timed(() => s.step());
+    return { prefill_s: prefill, decode_tokens_per_s: s.ids.length > 1 ? (s.ids.length - 1) / decode : NaN, ids: [...s.ids] };
+  } finally {
+    await s.close();
+  }
+}
+
 /** llama.cpp with one GGUF loaded on the CPU (its load timed), ready for timed runs. */
 export interface LlamaSession {
   load_s: number;
   threads: number;
-  /** `newTokens` greedy tokens after `promptIds`, in a fresh context (never stops early at an end-of-text token). */
+  /** A generation after `promptIds` in a fresh context, for up to `newTokens` new tokens (never stops early at an end-of-text token). */
+  start(promptIds: readonly number[], newTokens: number): Promise<Steps>;
+  /** start(), run alone and timed. */
   run(promptIds: readonly number[], newTokens: number): Promise<GenerationTimes>;
   close(): Promise<void>;
 }
@@ -95,26 +127,35 @@ export async function openLlamaCpp(lib: NodeLlamaCpp, file: string, threads: num
     throw e;
   }
   const loadS = (performance.now() - t0) / 1000;
-  return {
+  const session: LlamaSession = {
     load_s: loadS,
     threads,
-    async run(promptIds, newTokens) {
+    async start(promptIds, newTokens) {
       const context = await model.createContext({ contextSize: Math.max(64, promptIds.length + newTokens + 8), threads, batchSize: 512, sequences: 1 });
-      try {
-        const seq = context.getSequence();
-        const ids: number[] = [];
-        const start = performance.now();
-        let firstAt = start;
-        for await (const tok of seq.evaluate(promptIds as unknown as Token[], { temperature: 0 })) {
-          ids.push(tok as unknown as number);
-          if (ids.length === 1) firstAt = performance.now();
-          if (ids.length >= newTokens) break;
-        }
-        const end = performance.now();
-        return { prefill_s: (firstAt - start) / 1000, decode_tokens_per_s: ids.length > 1 ? (ids.length - 1) / ((end - firstAt) / 1000) : NaN, ids };
-      } finally {
-        await context.dispose();
-      }
+      // the generator evaluates the prompt at its first next() and one more token at each next();
+      // past an end-of-text token too, as ours is run (eosTokenId: null), so both make as many
+      const tokens = context.getSequence().evaluate(promptIds as unknown as Token[], { temperature: 0, yieldEogToken: true });
+      const ids: number[] = [];
+      const next = async () => {
+        const r = await tokens.next();
+        if (r.done) throw new Error(`llama.cpp: the generation ended after ${ids.length} new tokens`);
+        ids.push(r.value as unknown as number);
+      };
+      return {
+        prefill: next,
+        step: next,
+        ids,
+        async close() {
+          try {
+            await tokens.return();
+          } finally {
+            await context.dispose();
+          }
+        },
+      };
+    },
+    async run(promptIds, newTokens) {
+      return runSteps(await session.start(promptIds, newTokens), newTokens);
     },
     async close() {
       try {
@@ -124,6 +165,7 @@ export async function openLlamaCpp(lib: NodeLlamaCpp, file: string, threads: num
       }
     },
   };
+  return session;
 }
 
 /** Our row: the load, and the first timed generation (its greedy ids show that both ran the same weights). */
@@ -232,6 +274,81 @@ export function ggufOfFolder(dir: string, config: PhiConfig, type: MatrixType, l
 }
 
 /** How a speed ratio (ours ÷ llama.cpp) came out over the rounds: only a side that wins every round wins. */
+/**
+ * Two-sided sign test: the chance that a fair coin tossed n times gives k or fewer heads,
+ * or as few tails, i.e. P(X ≤ min(k, n − k)) · 2 (at most 1) for X ~ Binomial(n, 1/2).
+ * Summed in logarithms: 2^-n underflows past n = 1074.
+ */
+export function signTestP(k: number, n: number): number {
+  if (!Number.isInteger(k) || !Number.isInteger(n) || n < 0 || k < 0 || k > n) throw new Error(`signTestP: need whole 0 ≤ k ≤ n, got k = ${k}, n = ${n}`);
+  const m = Math.min(k, n - k);
+  let logC = 0; // log C(n, i)
+  let tail = 0;
+  for (let i = 0; i <= m; i++) {
+    if (i > 0) logC += Math.log((n - i + 1) / i);
+    tail += Math.exp(logC - n * Math.LN2);
+  }
+  return Math.min(1, 2 * tail);
+}
+
+/** Below this sign-test p a side is named the winner of the paired steps. */
+export const PAIRED_P = 0.01;
+
+/** What the paired decode steps say: ratios are ours ÷ llama.cpp as speeds, one per pair (exact ties left out of the test). */
+export function pairedVerdict(ratios: readonly number[]): { n: number; oursFaster: number; p: number; verdict: string } {
+  const oursFaster = ratios.filter((r) => r > 1).length;
+  const n = oursFaster + ratios.filter((r) => r < 1).length;
+  const p = signTestP(oursFaster, n);
+  const test = `sign test p = ${p < 1e-4 ? p.toExponential(1) : p.toFixed(4)}`;
+  let verdict: string;
+  if (n === 0) verdict = "no paired steps";
+  else if (p < PAIRED_P) verdict = oursFaster > n - oursFaster ? `ours faster in ${oursFaster} of ${n} paired steps (${test})` : `llama.cpp faster in ${n - oursFaster} of ${n} paired steps (${test})`;
+  else verdict = `ours faster in ${oursFaster} of ${n} paired steps: no winner beyond the step-to-step spread (${test}, not below ${PAIRED_P})`;
+  return { n, oursFaster, p, verdict };
+}
+
+/** The value below which a fraction q of `sorted` lies (linear between neighbours). */
+function quantile(sorted: readonly number[], q: number): number {
+  const i = q * (sorted.length - 1);
+  const lo = Math.floor(i);
+  return lo + 1 < sorted.length ? sorted[lo] + (i - lo) * (sorted[lo + 1] - sorted[lo]) : sorted[lo];
+}
+
+/**
+ * One round of both sides' generations interleaved pass by pass: the two prefills back
+ * to back, then a decode step of each in turn, for `newTokens` new tokens each. The
+ * order flips every pass (`oursFirst` for the prefill), so that neither side always runs
+ * right after the other. A machine whose speed changes within seconds then slows both
+ * sides of a pair alike. Returns each side's times and each decode step's pair of seconds.
+ */
+export async function pairedRound(ours: Steps, theirs: Steps, newTokens: number, oursFirst: boolean): Promise<{ ours: GenerationTimes; theirs: GenerationTimes; steps: [number, number][] }> {
+  try {
+    const pass = async (i: number, f: (s: Steps) => Promise<unknown>): Promise<[number, number]> => {
+      if ((i % 2 === 0) === oursFirst) {
+        const a = await timed(() => f(ours));
+        return [a, await timed(() => f(theirs))];
+      }
+      const b = await timed(() => f(theirs));
+      return [await timed(() => f(ours)), b];
+    };
+    const [prefillOurs, prefillTheirs] = await pass(0, (s) => s.prefill());
+    const steps: [number, number][] = [];
+    for (let i = 1; i < newTokens; i++) steps.push(await pass(i, (s) => s.step()));
+    const side = (prefill: number, ids: readonly number[], seconds: number): GenerationTimes => ({ prefill_s: prefill, decode_tokens_per_s: steps.length > 0 ? steps.length / seconds : NaN, ids: [...ids] });
+    return {
+      ours: side(prefillOurs, ours.ids, steps.reduce((a, p) => a + p[0], 0)),
+      theirs: side(prefillTheirs, theirs.ids, steps.reduce((a, p) => a + p[1], 0)),
+      steps,
+    };
+  } finally {
+    try {
+      await ours.close();
+    } finally {
+      await theirs.close();
+    }
+  }
+}
+
 export function verdictOf(ratios: readonly number[]): string {
   const n = ratios.length;
   if (n === 1) return "one round: no round-to-round spread measured (--rounds N for more)";
@@ -252,11 +369,12 @@ export const BOTH_MODELS_MEMORY_SHARE = 0.75;
  * i.e. tokens/s for decode and 1/seconds for prefill and load: ≥ 1 means ours is at
  * least as fast). Without node-llama-cpp it says so and returns only why.
  *
- * With `rounds` > 1 the two engines take turns — ours (the row already measured),
- * llama.cpp, ours again, llama.cpp… — with both models loaded, so that a machine whose
- * speed drifts (a shared virtual machine does, by tens of per cent within minutes)
- * slows both sides alike; the ratios are per round, and their median and range are
- * printed with which side won every round, if one did.
+ * With `rounds` > 1 both models stay loaded and each round interleaves the two
+ * generations pass by pass (pairedRound: the prefills back to back, then one decode step
+ * of each in turn), so that a machine whose speed drifts (a shared virtual machine
+ * does, by tens of per cent within seconds) slows both sides alike. The ratios are per
+ * round, printed with their median and range and which side won every round, if one
+ * did; the decode steps are also compared pair by pair (pairedVerdict's sign test).
  */
 export async function compareWithLlamaCpp(o: LlamaCompareOptions): Promise<Record<string, unknown>> {
   return reportAgainstLlamaCpp(await measureAgainstLlamaCpp(o), o.log);
@@ -275,10 +393,10 @@ export interface LlamaCompareOptions {
   log(line: string): void;
   /** How node-llama-cpp is found (tests pass one that finds nothing). */
   loader?: typeof loadNodeLlamaCpp;
-  /** Alternating rounds (default 1); rounds after the first call `again`. */
+  /** Rounds (default 1); more than one interleave our generation (from `oursSteps`) with llama.cpp's. */
   rounds?: number;
-  /** Our generation once more, timed, with our model still loaded. */
-  again?: () => Promise<GenerationTimes>;
+  /** Our generation from its start, a pass at a time, with our model still loaded (needed for rounds > 1). */
+  oursSteps?: () => Promise<Steps>;
   /** Bytes our side holds with its model loaded: with llama.cpp's GGUF they must fit in BOTH_MODELS_MEMORY_SHARE of `totalMemory`, or one round is run. */
   oursBytes?: number;
   /** Frees our model: called before llama.cpp loads when only one round is run. */
@@ -299,7 +417,8 @@ export interface LlamaMeasured {
   firstPrefill_s: number;
   threads: number;
   rounds: number;
-  pairs: { ours: GenerationTimes; theirs: GenerationTimes; loadavg: number }[];
+  /** Per round; `steps`: each decode step's seconds [ours, llama.cpp] (none in a lone round). */
+  pairs: { ours: GenerationTimes; theirs: GenerationTimes; loadavg: number; steps: [number, number][] }[];
 }
 
 /**
@@ -313,7 +432,7 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
   if (!m.lib) return { missing: m.why };
   const file = o.folder ? ggufOfFolder(o.folder, o.config, o.type, log) : ggufOfRandom(o.config, o.type, log);
   let rounds = o.rounds ?? 1;
-  if (rounds > 1 && !o.again) throw new Error("measureAgainstLlamaCpp: rounds > 1 needs `again`");
+  if (rounds > 1 && !o.oursSteps) throw new Error("measureAgainstLlamaCpp: rounds > 1 needs `oursSteps`");
   if (rounds > 1) {
     const need = (o.oursBytes ?? 0) + fs.statSync(file).size;
     const total = o.totalMemory ?? os.totalmem();
@@ -331,22 +450,30 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
   const loadavgBefore = loadAverage();
   log(`llama.cpp (node-llama-cpp ${m.version}): load average before its load ${loadavgBefore.toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
   const session = await openLlamaCpp(m.lib, file, o.threads);
-  const pairs: { ours: GenerationTimes; theirs: GenerationTimes; loadavg: number }[] = [];
+  const pairs: LlamaMeasured["pairs"] = [];
   let warmUp: GenerationTimes;
   try {
     // warm-up, untimed in the rounds as ours is (bench-phi2.ts): llama.cpp's load maps the file,
     // and its first run touches those pages (measured here: a 2-layer run's first prefill took 3×
     // the next one's); that first prefill is reported on its own
     warmUp = await session.run(o.promptIds, 2);
-    let ours: GenerationTimes = o.ours;
+    const newTokens = o.newTokens + 1; // the prefill's token and o.newTokens decoded
     for (let i = 0; i < rounds; i++) {
-      if (i > 0) {
-        log(`round ${i + 1} of ${rounds}: ours…`);
-        ours = await o.again!();
-      }
       const loadavg = loadAverage();
-      if (rounds > 1) log(`round ${i + 1} of ${rounds}: llama.cpp (load average ${loadavg.toFixed(2)})…`);
-      pairs.push({ ours, theirs: await session.run(o.promptIds, o.newTokens + 1), loadavg });
+      if (rounds === 1) {
+        pairs.push({ ours: o.ours, theirs: await session.run(o.promptIds, newTokens), loadavg, steps: [] }); // ours: its row, measured alone before
+        continue;
+      }
+      log(`round ${i + 1} of ${rounds}: ours and llama.cpp, a pass each in turn (load average ${loadavg.toFixed(2)})…`);
+      const ours = await o.oursSteps!();
+      let theirs: Steps;
+      try {
+        theirs = await session.start(o.promptIds, newTokens);
+      } catch (e) {
+        await ours.close();
+        throw e;
+      }
+      pairs.push({ ...(await pairedRound(ours, theirs, newTokens, i % 2 === 0)), loadavg });
     }
   } finally {
     await session.close();
@@ -373,12 +500,14 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
   };
   const ratioLoad = measured.load_s / o.ours.load_s;
   const verdict = { decode: verdictOf(decode.samples), prefill: verdictOf(prefill.samples) };
+  const stepRatios = pairs.flatMap((p) => p.steps.map(([oursS, theirsS]) => theirsS / oursS)); // ours ÷ llama.cpp as speeds
+  const paired = stepRatios.length > 0 ? { ...pairedVerdict(stepRatios), sorted: [...stepRatios].sort((a, b) => a - b) } : undefined;
   const f = (v: number, d = 2) => v.toFixed(d);
   const row = (name: string, load: number, prefill: number, tps: number) => `  ${name.padEnd(26)} ${f(load, 2).padStart(8)} s ${f(prefill, 3).padStart(9)} s ${f(tps).padStart(10)}`;
   const range = (sp: Spread) => (rounds > 1 ? ` (median of ${rounds} rounds, ${f(sp.min)}–${f(sp.max)})` : "");
   log("");
   const weights = o.folder ? `${o.config.numLayers} layers, the same weights from ${o.folder} (both loads from files in the page cache)` : `phi-2 shapes (${o.config.numLayers} layers), the same random weights`;
-  log(`side by side: ${weights}, ${o.promptIds.length}-token prompt, ${o.newTokens + 1} greedy tokens, ${o.threads} threads${rounds > 1 ? `, ${rounds} rounds taking turns (ours, llama.cpp, ours, …)` : ""}`);
+  log(`side by side: ${weights}, ${o.promptIds.length}-token prompt, ${o.newTokens + 1} greedy tokens, ${o.threads} threads${rounds > 1 ? `, ${rounds} rounds, each interleaving the two generations pass by pass` : ""}`);
   log(`  ${"".padEnd(26)} ${"load".padStart(10)} ${"prefill".padStart(11)} ${"tokens/s".padStart(10)}${rounds > 1 ? "   (prefill and tokens/s: medians)" : ""}`);
   log(row("this course", o.ours.load_s, med.ours.prefill_s, med.ours.tps));
   log(row(`llama.cpp ${o.type} (${threads} thr.)`, measured.load_s, med.theirs.prefill_s, med.theirs.tps));
@@ -390,6 +519,11 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
   log(`  llama.cpp's first run after its load (a warm-up, as ours has one): prefill ${f(measured.firstPrefill_s, 3)} s (its load maps the file; this first run touches the pages)`);
   log(`  ours ÷ llama.cpp, as speed: decode ${f(decode.median)}${range(decode)} · prefill ${f(prefill.median)}${range(prefill)} · load ${f(ratioLoad)}   (≥ 1: ours at least as fast)`);
   log(`  decode: ${verdict.decode}; prefill: ${verdict.prefill}`);
+  if (paired) {
+    const q = (x: number) => f(quantile(paired.sorted, x));
+    log(`  decode steps side by side: ${stepRatios.length} pairs (one step of each, order alternating), ours ÷ llama.cpp as speed ${q(0.5)} median, ${q(0.25)}–${q(0.75)} middle half`);
+    log(`  decode, paired: ${paired.verdict}`);
+  }
   log(`  same greedy ids: the first ${same} of ${first.ids.length} (different weights would disagree at once; fp16/int8 rounding may split later near-ties)`);
   return {
     llama_cpp: `node-llama-cpp ${measured.version}`,
@@ -404,7 +538,10 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
     llama_cpp_prefill_s: med.theirs.prefill_s,
     llama_cpp_decode_tokens_per_s: med.theirs.tps,
     rounds,
-    rounds_note: "prefill and tokens/s are medians over the rounds, ratios the median of each round's ratio; round 1's ours is the row measured first; each side had one untimed warm-up run before (llama.cpp's prefill in it: llama_cpp_first_prefill_s)",
+    rounds_note:
+      rounds > 1
+        ? "prefill and tokens/s are medians over the rounds, ratios the median of each round's ratio; each round interleaves the two generations pass by pass; each side had one untimed warm-up run before (llama.cpp's prefill in it: llama_cpp_first_prefill_s)"
+        : "one round: ours is the row measured first, alone; llama.cpp had one untimed warm-up run before (its prefill: llama_cpp_first_prefill_s)",
     round_results: pairs.map((p) => ({
       ours_prefill_s: p.ours.prefill_s,
       ours_decode_tokens_per_s: p.ours.decode_tokens_per_s,
@@ -423,6 +560,17 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
     ratio_load: ratioLoad,
     ratio_note: "ours ÷ llama.cpp as speeds (tokens/s; 1/s for prefill and load): ≥ 1 means ours is at least as fast",
     decode_verdict: verdict.decode,
+    ...(paired
+      ? {
+          paired_steps: stepRatios.length,
+          paired_steps_ours_faster: paired.oursFaster,
+          paired_ratio_median: quantile(paired.sorted, 0.5),
+          paired_ratio_q1: quantile(paired.sorted, 0.25),
+          paired_ratio_q3: quantile(paired.sorted, 0.75),
+          paired_sign_test_p: paired.p,
+          decode_paired_verdict: paired.verdict,
+        }
+      : {}),
     prefill_verdict: verdict.prefill,
     same_greedy_ids: same,
   };

@@ -19,13 +19,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  argmax, createBackend, DTYPE_BYTES, generate, generateBatch, loadPhi, matmulMany, matrixBytesPerValue, measureReadBandwidth, PHI2_CONFIG, PhiModel,
+  argmax, createBackend, DTYPE_BYTES, generate, generateBatch, GreedySteps, loadPhi, matmulMany, matrixBytesPerValue, measureReadBandwidth, PHI2_CONFIG, PhiModel,
   readCheckedConfig, SafetensorsModel, spread, withImage, ImageError, type HoldDtype, type ImageUse, type MatmulBackend, type PhiConfig, type WeightDtype, type WeightImage,
   type WeightSpec,
 } from "../lib/phi2";
 import { withProgress } from "../lib/progress";
 import { ArgsError, defineCli, NO_PROGRESS_FLAG, runCli, type Values } from "./args";
-import { folderFiles, loadAverage, measureAgainstLlamaCpp, readThrough, reportAgainstLlamaCpp, warmLine, type GenerationTimes } from "./bench-llama";
+import { folderFiles, loadAverage, measureAgainstLlamaCpp, readThrough, reportAgainstLlamaCpp, warmLine, type Steps } from "./bench-llama";
 import { imageLine, saveImageShowing } from "./phi2";
 import { damonLine, damonState } from "./damon";
 
@@ -61,7 +61,7 @@ export const CLI = defineCli({
     vs: { type: "enum", choices: ["llama.cpp"], help: "also run llama.cpp (node-llama-cpp) on the same weights as GGUF; prints both rows and the ratios" },
     rounds: {
       type: "integer", min: 1, max: 20,
-      help: `with --vs: rounds in which ours and llama.cpp take turns, both models loaded (default ${DEFAULT_ROUNDS}); the ratios are per round, printed with their median, their range and which side won every round, if one did`,
+      help: `with --vs: rounds, both models loaded, each interleaving our generation with llama.cpp's pass by pass (default ${DEFAULT_ROUNDS}); the ratios are per round, printed with their median, their range and which side won every round, if one did, and the decode steps are compared in pairs (a sign test)`,
     },
     json: { type: "boolean", help: "print one JSON object" },
     "no-progress": NO_PROGRESS_FLAG,
@@ -400,16 +400,16 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
     // q8: the prompt's logits, compared below with the fp16 model's (loaded once ours is freed)
     const mine = hold === "Q8_0" ? await model.forward(ARTICLE_PROMPT_IDS, model.newCache(), { allLogits: true }) : undefined;
 
-    // llama.cpp on the same weights, taking turns with ours; its report is printed after ours
-    const again = async (): Promise<GenerationTimes> => {
-      const g = await generate(model, ARTICLE_PROMPT_IDS, timedRun);
-      return { prefill_s: g.prefillSeconds, decode_tokens_per_s: g.decodeTokensPerSecond, ids: g.newIds };
+    // llama.cpp on the same weights, its passes interleaved with ours; its report is printed after ours
+    const oursSteps = async (): Promise<Steps> => {
+      const g = new GreedySteps(model, ARTICLE_PROMPT_IDS, timedRun.maxNewTokens);
+      return { prefill: () => g.prefill(), step: () => g.step(), ids: g.newIds, close: async () => {} };
     };
     const against = args.vs
       ? await measureAgainstLlamaCpp({
           config, type: hold === "Q8_0" ? "Q8_0" : "F16", threads, promptIds: ARTICLE_PROMPT_IDS, newTokens, folder: folder?.dir, log,
           ours: { load_s: loadS, prefill_s: r.prefillSeconds, decode_tokens_per_s: tps, ids: r.newIds },
-          rounds: args.rounds, again, oursBytes: process.memoryUsage().rss, closeOurs: () => model.close(), // rss: all this process holds (weights, embedding, caches, heap)
+          rounds: args.rounds, oursSteps, oursBytes: process.memoryUsage().rss, closeOurs: () => model.close(), // rss: all this process holds (weights, embedding, caches, heap)
         })
       : undefined;
 

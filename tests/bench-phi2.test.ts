@@ -1,7 +1,8 @@
 // `npm run bench -- phi2 --model DIR` on the tiny fixture: the folder's files (the
 // shards its index names, nothing else), the GGUF cache name that follows them, and
 // a whole run whose greedy ids must be the library's own; and, when node-llama-cpp is
-// installed, one --vs llama.cpp run on one phi-2-shaped layer (the rounds' wiring).
+// installed, one --vs llama.cpp run on one phi-2-shaped layer (the rounds' wiring: both
+// generations interleaved pass by pass).
 import { afterAll, describe, expect, test, vi } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -227,13 +228,16 @@ describe("npm run bench -- phi2 --vs llama.cpp (node-llama-cpp, when installed)"
       const j = JSON.parse(r.out);
       expect(j).toMatchObject({ layers: 1, held_as: "Q8_0", llama_cpp_gguf_type: "Q8_0", rounds: 2, top1_agree: 10 });
       expect(j.round_results).toHaveLength(2);
-      expect(j.round_results[0].ours_decode_tokens_per_s).toBe(j.decode_tokens_per_s); // round 1's ours is the row measured first
       const ratios = j.round_results.map((x: { ours_decode_tokens_per_s: number; llama_cpp_decode_tokens_per_s: number }) => x.ours_decode_tokens_per_s / x.llama_cpp_decode_tokens_per_s);
       expect(j.ratio_decode).toBeCloseTo((ratios[0] + ratios[1]) / 2, 12); // the median of two
       expect(j.llama_cpp_first_prefill_s).toBeGreaterThan(0);
       expect(j.same_greedy_ids).toBeGreaterThan(0); // the same weights: at least the first id agrees
-      expect(r.err).toMatch(/round 2 of 2: ours…\nround 2 of 2: llama\.cpp/);
-      expect(r.err.indexOf("q8 error")).toBeGreaterThan(r.err.indexOf("round 2 of 2: llama.cpp")); // our model stayed loaded through the rounds
+      // each round interleaves the two generations: 3 decode steps of each, compared in pairs
+      expect(j.paired_steps).toBe(6);
+      expect(j.paired_sign_test_p).toBeGreaterThan(0);
+      expect(j.decode_paired_verdict).toMatch(/of 6 paired steps/);
+      expect(r.err).toMatch(/round 2 of 2: ours and llama\.cpp, a pass each in turn/);
+      expect(r.err.indexOf("q8 error")).toBeGreaterThan(r.err.indexOf("round 2 of 2: ours and llama.cpp")); // our model stayed loaded through the rounds
     },
     300_000,
   );

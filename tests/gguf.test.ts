@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { floatToHalf, halfToFloat, mulberry32At, readPhiConfig, PHI2_CONFIG } from "../lib/phi2";
 import { GGUF_ALIGNMENT, ggufHeader, quantizeQ8_0, tensorBytes, writeGguf } from "../scripts/gguf";
 import { ggufName, tokenizerKeys, writePhi2GgufFromFolder, writePhi2GgufRandom } from "../scripts/gguf-phi2";
-import { compareWithLlamaCpp, loadNodeLlamaCpp, openLlamaCpp, verdictOf } from "../scripts/bench-llama";
+import { compareWithLlamaCpp, loadNodeLlamaCpp, openLlamaCpp, pairedVerdict, signTestP, verdictOf, type Steps } from "../scripts/bench-llama";
 import { generate, JsMatmul, PhiModel } from "../lib/phi2";
 
 const DIR = path.join(__dirname, "fixtures", "tiny-phi");
@@ -195,6 +195,14 @@ describe("llama.cpp runs what the writer wrote (node-llama-cpp, when installed)"
     }
   }, 120_000);
 
+  test.skipIf(!m.lib)("past an end-of-text token: the bench's llama.cpp runs on, as ours does (eosTokenId: null), so both make as many tokens", async () => {
+    const file = path.join(tmp, "tiny-eos.gguf");
+    const third = wanted[2];
+    writePhi2GgufFromFolder(DIR, { ...readPhiConfig(DIR), eosTokenId: third }, file, "F16"); // the 3rd greedy token is now the end of text
+    const r = await runOnce(file, reference.input_ids, wanted.length);
+    expect(r.ids).toEqual(wanted); // node-llama-cpp's default would stop before the 3rd token
+  }, 120_000);
+
   test.skipIf(!m.lib)("random weights (the bench's, small shapes): llama.cpp's greedy ids equal our engine's", async () => {
     const config = { ...PHI2_CONFIG, numLayers: 2, hidden: 64, intermediate: 256, numHeads: 4, numKvHeads: 4, headDim: 16, rotaryDim: 6 };
     const tok = JSON.parse(fs.readFileSync(path.join(DIR, "tokenizer.json"), "utf8"));
@@ -221,7 +229,7 @@ test("bench --vs llama.cpp without node-llama-cpp: says so, adds only why, runs 
   expect(lines.join("\n")).toContain(`llama.cpp: not run — ${why}. Our row above stands alone.`);
 });
 
-describe("bench --vs llama.cpp --rounds: ours and llama.cpp take turns (a stand-in llama.cpp records the order)", () => {
+describe("bench --vs llama.cpp --rounds: ours and llama.cpp interleaved pass by pass (a stand-in llama.cpp records the order)", () => {
   /** A stand-in for node-llama-cpp: each call is recorded in `events`; a run yields ids 7, 8, 9, … a millisecond apart. */
   function standIn(events: string[]) {
     const lib = {
@@ -235,6 +243,7 @@ describe("bench --vs llama.cpp --rounds: ours and llama.cpp take turns (a stand-
                   events.push("llama.cpp runs");
                   for (let id = 7; ; id++) {
                     await new Promise((r) => setTimeout(r, 1));
+                    if (id > 7) events.push("llama.cpp step");
                     yield id as never;
                   }
                 },
@@ -251,20 +260,33 @@ describe("bench --vs llama.cpp --rounds: ours and llama.cpp take turns (a stand-
     };
     return async () => ({ lib, version: "stand-in" });
   }
-  const base = (events: string[], oursTps: number) => ({
+  /** Our side: ids 7, 8, 9, …, each pass taking `passMs` (0: no wait at all), recorded in `events`. */
+  const oursSteps = (events: string[], passMs: number) => async (): Promise<Steps> => {
+    const ids: number[] = [];
+    const pass = async (what: string) => {
+      events.push(what);
+      if (passMs > 0) await new Promise((r) => setTimeout(r, passMs));
+      ids.push(7 + ids.length);
+    };
+    return { prefill: () => pass("ours runs"), step: () => pass("ours step"), ids, close: async () => void events.push("ours done") };
+  };
+  const base = (events: string[], oursTps: number, passMs = 0) => ({
     config: readPhiConfig(DIR), type: "F16" as const, threads: 1, promptIds: [1, 2, 3], newTokens: 4, folder: DIR,
     ours: { load_s: 1, prefill_s: 0.5, decode_tokens_per_s: oursTps, ids: [7, 8, 9, 10, 11] },
     log: () => {},
     loader: standIn(events),
-    again: async () => (events.push("ours runs"), { prefill_s: 0.5, decode_tokens_per_s: oursTps, ids: [7, 8, 9, 10, 11] }),
+    oursSteps: oursSteps(events, passMs),
     closeOurs: async () => void events.push("ours freed"),
     oursBytes: 1000,
   });
 
-  test("3 rounds, both models held: llama.cpp's warm-up, then ours (measured before), llama.cpp, ours, llama.cpp, ours, llama.cpp; per-round ratios, their median and who won", async () => {
+  test("3 rounds, both models held: llama.cpp's warm-up, then each round both generations a pass each in turn, the order flipping every pass; per-round ratios, their median and who won", async () => {
     const events: string[] = [];
     const out = await compareWithLlamaCpp({ ...base(events, 1e9), rounds: 3 });
-    expect(events).toEqual(["llama.cpp loads", "llama.cpp runs", "llama.cpp runs", "ours runs", "llama.cpp runs", "ours runs", "llama.cpp runs", "llama.cpp freed"]);
+    const ours = ["ours runs", "ours step", "ours step", "ours step", "ours step"];
+    const theirs = ["llama.cpp runs", "llama.cpp step", "llama.cpp step", "llama.cpp step", "llama.cpp step"];
+    const round = (oursFirst: boolean) => [...ours.flatMap((o, i) => ((i % 2 === 0) === oursFirst ? [o, theirs[i]] : [theirs[i], o])), "ours done"];
+    expect(events).toEqual(["llama.cpp loads", "llama.cpp runs", "llama.cpp step", ...round(true), ...round(false), ...round(true), "llama.cpp freed"]);
     expect(out.llama_cpp_first_prefill_s).toBeGreaterThan(0);
     const rounds = out.round_results as { ours_decode_tokens_per_s: number; llama_cpp_decode_tokens_per_s: number; ours_prefill_s: number; llama_cpp_prefill_s: number }[];
     expect(out.rounds).toBe(3);
@@ -272,23 +294,50 @@ describe("bench --vs llama.cpp --rounds: ours and llama.cpp take turns (a stand-
     const ratios = rounds.map((r) => r.ours_decode_tokens_per_s / r.llama_cpp_decode_tokens_per_s).sort((a, b) => a - b);
     expect(out.ratio_decode).toBe(ratios[1]);
     expect([out.ratio_decode_min, out.ratio_decode_max]).toEqual([ratios[0], ratios[2]]);
-    expect(out.decode_verdict).toBe("ours at least as fast in all 3 rounds"); // 10⁹ tokens/s against a stand-in's ≈ 10³
+    expect(out.decode_verdict).toBe("ours at least as fast in all 3 rounds"); // no wait against the stand-in's 1 ms a pass
+    expect(out.paired_steps).toBe(12); // 4 decode steps a round
+    expect(out.paired_steps_ours_faster).toBe(12);
+    expect(out.paired_sign_test_p).toBeCloseTo(2 / 2 ** 12, 15);
+    expect(out.decode_paired_verdict).toBe("ours faster in 12 of 12 paired steps (sign test p = 0.0005)");
     expect(out.same_greedy_ids).toBe(5);
   });
 
-  test("llama.cpp faster in every round is said so", async () => {
-    const out = await compareWithLlamaCpp({ ...base([], 1e-3), rounds: 2 });
+  test("llama.cpp faster in every round and every step is said so", async () => {
+    const out = await compareWithLlamaCpp({ ...base([], 1, 25), rounds: 2 }); // 25 ms a pass against the stand-in's 1
     expect(out.decode_verdict).toBe("llama.cpp faster in all 2 rounds");
+    expect(out.decode_paired_verdict).toBe("llama.cpp faster in 8 of 8 paired steps (sign test p = 0.0078)");
   });
 
   test("both models would not fit in memory: one round, ours freed before llama.cpp loads, and the log says why", async () => {
     const events: string[] = [];
     const lines: string[] = [];
     const out = await compareWithLlamaCpp({ ...base(events, 1), rounds: 3, totalMemory: 1000, log: (l) => lines.push(l) });
-    expect(events).toEqual(["ours freed", "llama.cpp loads", "llama.cpp runs", "llama.cpp runs", "llama.cpp freed"]); // warm-up, then the one round
+    const steps = (n: number) => Array<string>(n).fill("llama.cpp step");
+    expect(events).toEqual(["ours freed", "llama.cpp loads", "llama.cpp runs", ...steps(1), "llama.cpp runs", ...steps(4), "llama.cpp freed"]); // warm-up, then the one round, alone
     expect(out.rounds).toBe(1);
     expect(lines.join("\n")).toMatch(/--rounds 3: our model and llama.cpp's GGUF need \d+\.\d GB together, more than 75 % of this machine's 0\.0 GB: one round/);
     expect(out.decode_verdict).toBe("one round: no round-to-round spread measured (--rounds N for more)");
+    expect(out.paired_steps).toBeUndefined(); // nothing ran beside llama.cpp
+  });
+
+  test("signTestP: the two-sided binomial tail, exact for small n, finite where 2^-n underflows", () => {
+    expect(signTestP(0, 10)).toBe(2 / 1024);
+    expect(signTestP(2, 10)).toBeCloseTo((2 * (1 + 10 + 45)) / 1024, 14);
+    expect(signTestP(8, 10)).toBeCloseTo(signTestP(2, 10), 14); // symmetric
+    expect(signTestP(5, 10)).toBe(1); // capped: the middle counts on both sides
+    expect(signTestP(0, 0)).toBe(1);
+    expect(signTestP(1000, 2000)).toBe(1);
+    const p = signTestP(900, 2000); // 2^-2000 underflows; the sum in logarithms does not
+    expect(p).toBeGreaterThan(0);
+    expect(p).toBeLessThan(1e-5);
+    expect(() => signTestP(3, 2)).toThrow(/k = 3, n = 2/);
+  });
+
+  test("pairedVerdict: a winner only below p = 0.01; exact ties left out", () => {
+    expect(pairedVerdict([1.1, 1.2, 0.9, 1, 1.05]).verdict).toBe("ours faster in 3 of 4 paired steps: no winner beyond the step-to-step spread (sign test p = 0.6250, not below 0.01)");
+    expect(pairedVerdict(Array(10).fill(0.9)).verdict).toBe("llama.cpp faster in 10 of 10 paired steps (sign test p = 0.0020)");
+    expect(pairedVerdict(Array(20).fill(1.1)).verdict).toBe("ours faster in 20 of 20 paired steps (sign test p = 1.9e-6)");
+    expect(pairedVerdict([]).verdict).toBe("no paired steps");
   });
 
   test("verdictOf: a side wins only if it wins every round", () => {

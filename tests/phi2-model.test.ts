@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ARTICLE_PROMPT } from "../lib/phi2";
 import { readPhiConfig } from "../lib/phi2/config";
-import { argmax, generate, generateBatch, TextStream } from "../lib/phi2/generate";
+import { argmax, generate, generateBatch, GreedySteps, TextStream } from "../lib/phi2/generate";
 import { createBackend } from "../lib/phi2/load";
 import { JsMatmul } from "../lib/phi2/matmul-js";
 import { applyRotary, PhiModel } from "../lib/phi2/model";
@@ -87,6 +87,17 @@ describe("greedy generation vs transformers' generate(do_sample=False)", () => {
       expect(r.decodeTokensPerSecond).toBeGreaterThan(0);
     });
   }
+
+  test("GreedySteps: a pass at a time (the bench's interleaving) gives transformers' ids; its calls out of order are refused", async () => {
+    const wanted = reference.greedy_max_length_40.slice(reference.input_ids.length);
+    const run = new GreedySteps(model, reference.input_ids, 4); // a cache for 4 new tokens: it grows past them
+    await expect(run.step()).rejects.toThrow(/step\(\) before prefill\(\)/);
+    expect(await run.prefill()).toBe(wanted[0]);
+    await expect(run.prefill()).rejects.toThrow(/prefill\(\) runs once, first/);
+    while (run.newIds.length < wanted.length) await run.step();
+    expect(run.newIds).toEqual(wanted);
+    expect(() => new GreedySteps(model, [], 4)).toThrow(/empty prompt/);
+  });
 
   test("maxNewTokens counts only new tokens", async () => {
     const r = await generate(model, reference.input_ids, { maxNewTokens: 5 });

@@ -2,6 +2,7 @@
 // with do_sample=False: prefill the prompt in one forward pass, then one token at
 // a time through the KV cache, always taking the most likely next token.
 
+import type { KVCache } from "./attention";
 import type { PhiModel } from "./model";
 import type { PhiTokenizer } from "./tokenizer";
 
@@ -43,26 +44,58 @@ export function newTokenBudget(promptLength: number, opts: GenerateOptions): num
   throw new Error("generate: give maxLength or maxNewTokens");
 }
 
+/**
+ * Greedy generation one forward pass at a time: prefill() once, then step() for each
+ * further token. For a caller that times or interleaves the passes (the bench's side
+ * by side with llama.cpp); generate() runs the same passes in a loop.
+ */
+export class GreedySteps {
+  /** The new tokens so far. */
+  readonly newIds: number[] = [];
+  private readonly cache: KVCache;
+
+  /** `capacity`: new tokens the KV cache is made for (more grow it). */
+  constructor(private readonly model: PhiModel, private readonly promptIds: readonly number[], capacity: number) {
+    if (promptIds.length === 0) throw new Error("generate: empty prompt (phi-2 has no BOS token to start from)");
+    this.cache = model.newCache(promptIds.length + capacity);
+  }
+
+  /** The prompt's forward pass; returns the first new token. */
+  async prefill(): Promise<number> {
+    if (this.newIds.length > 0) throw new Error("GreedySteps: prefill() runs once, first");
+    return this.take(await this.model.forward(this.promptIds, this.cache));
+  }
+
+  /** The last new token's forward pass; returns the next one. */
+  async step(): Promise<number> {
+    if (this.newIds.length === 0) throw new Error("GreedySteps: step() before prefill()");
+    return this.take(await this.model.forward([this.newIds[this.newIds.length - 1]], this.cache));
+  }
+
+  private take(logits: Float32Array): number {
+    const id = argmax(logits);
+    this.newIds.push(id);
+    return id;
+  }
+}
+
 export async function generate(model: PhiModel, promptIds: readonly number[], opts: GenerateOptions): Promise<GenerateResult> {
-  if (promptIds.length === 0) throw new Error("generate: empty prompt (phi-2 has no BOS token to start from)");
   const budget = newTokenBudget(promptIds.length, opts);
   const eos = opts.eosTokenId === undefined ? model.config.eosTokenId : opts.eosTokenId;
-  const cache = model.newCache(promptIds.length + budget);
-  const newIds: number[] = [];
+  const run = new GreedySteps(model, promptIds, budget);
   const now = () => performance.now() / 1000;
   const t0 = now();
   let prefillSeconds = 0;
   if (budget > 0) {
-    let logits = await model.forward(promptIds, cache); // [1, vocab]: the last position's
+    let id = await run.prefill();
     prefillSeconds = now() - t0;
     for (;;) {
-      const id = argmax(logits);
-      newIds.push(id);
       opts.onToken?.(id);
-      if (id === eos || newIds.length >= budget) break;
-      logits = await model.forward([id], cache);
+      if (id === eos || run.newIds.length >= budget) break;
+      id = await run.step();
     }
   }
+  const newIds = run.newIds;
   const totalSeconds = now() - t0;
   const decodeSeconds = totalSeconds - prefillSeconds;
   return {

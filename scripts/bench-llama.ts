@@ -315,21 +315,35 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 /**
+ * Milliseconds of rest before each pass of an interleaved round, so that the other side's
+ * threads have gone idle (a thread pool spins a while after its work before it sleeps;
+ * ours 1 ms). q8 phi-2 shapes, 5 rounds each on this machine: with no rest both sides
+ * decoded at 5.5–8.3 and 4.9–8.1 tokens/s in the rounds against our 10.2 alone; with
+ * 30 ms at 7.6–9.7 and 7.2–8.4 (9.7 alone); with 100 ms at 7.1–8.3 and 6.8–8.0 (9.3 alone).
+ */
+export const PASS_REST_MS = 30;
+
+/**
  * One round of both sides' generations interleaved pass by pass: the two prefills back
- * to back, then a decode step of each in turn, for `newTokens` new tokens each. The
- * order flips every pass (`oursFirst` for the prefill), so that neither side always runs
- * right after the other. A machine whose speed changes within seconds then slows both
- * sides of a pair alike. Returns each side's times and each decode step's pair of seconds.
+ * to back, then a decode step of each in turn, for `newTokens` new tokens each, each
+ * pass after PASS_REST_MS of rest. The order flips every pass (`oursFirst` for the
+ * prefill), so that neither side always runs right after the other. A machine whose
+ * speed changes within seconds then slows both sides of a pair alike. Returns each
+ * side's times and each decode step's pair of seconds.
  */
 export async function pairedRound(ours: Steps, theirs: Steps, newTokens: number, oursFirst: boolean): Promise<{ ours: GenerationTimes; theirs: GenerationTimes; steps: [number, number][] }> {
+  const rested = async (f: () => Promise<unknown>) => {
+    await new Promise((r) => setTimeout(r, PASS_REST_MS));
+    return timed(f);
+  };
   try {
     const pass = async (i: number, f: (s: Steps) => Promise<unknown>): Promise<[number, number]> => {
       if ((i % 2 === 0) === oursFirst) {
-        const a = await timed(() => f(ours));
-        return [a, await timed(() => f(theirs))];
+        const a = await rested(() => f(ours));
+        return [a, await rested(() => f(theirs))];
       }
-      const b = await timed(() => f(theirs));
-      return [await timed(() => f(ours)), b];
+      const b = await rested(() => f(theirs));
+      return [await rested(() => f(ours)), b];
     };
     const [prefillOurs, prefillTheirs] = await pass(0, (s) => s.prefill());
     const steps: [number, number][] = [];

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { floatToHalf, halfToFloat, mulberry32At, readPhiConfig, PHI2_CONFIG } from "../lib/phi2";
 import { GGUF_ALIGNMENT, ggufHeader, quantizeQ8_0, tensorBytes, writeGguf } from "../scripts/gguf";
 import { ggufName, tokenizerKeys, writePhi2GgufFromFolder, writePhi2GgufRandom } from "../scripts/gguf-phi2";
-import { compareWithLlamaCpp, loadNodeLlamaCpp, openLlamaCpp, pairedVerdict, signTestP, verdictOf, type Steps } from "../scripts/bench-llama";
+import { compareWithLlamaCpp, loadNodeLlamaCpp, openLlamaCpp, pairedVerdict, PASS_REST_MS, signTestP, verdictOf, type Steps } from "../scripts/bench-llama";
 import { generate, JsMatmul, PhiModel } from "../lib/phi2";
 
 const DIR = path.join(__dirname, "fixtures", "tiny-phi");
@@ -241,9 +241,13 @@ describe("bench --vs llama.cpp --rounds: ours and llama.cpp interleaved pass by 
               getSequence: () => ({
                 evaluate: async function* () {
                   events.push("llama.cpp runs");
+                  passTimes.push(performance.now());
                   for (let id = 7; ; id++) {
                     await new Promise((r) => setTimeout(r, 1));
-                    if (id > 7) events.push("llama.cpp step");
+                    if (id > 7) {
+                      events.push("llama.cpp step");
+                      passTimes.push(performance.now());
+                    }
                     yield id as never;
                   }
                 },
@@ -260,11 +264,14 @@ describe("bench --vs llama.cpp --rounds: ours and llama.cpp interleaved pass by 
     };
     return async () => ({ lib, version: "stand-in" });
   }
+  /** When each pass of either side started (ours) or ended (the stand-in's steps), in order. */
+  const passTimes: number[] = [];
   /** Our side: ids 7, 8, 9, …, each pass taking `passMs` (0: no wait at all), recorded in `events`. */
   const oursSteps = (events: string[], passMs: number) => async (): Promise<Steps> => {
     const ids: number[] = [];
     const pass = async (what: string) => {
       events.push(what);
+      passTimes.push(performance.now());
       if (passMs > 0) await new Promise((r) => setTimeout(r, passMs));
       ids.push(7 + ids.length);
     };
@@ -282,7 +289,14 @@ describe("bench --vs llama.cpp --rounds: ours and llama.cpp interleaved pass by 
 
   test("3 rounds, both models held: llama.cpp's warm-up, then each round both generations a pass each in turn, the order flipping every pass; per-round ratios, their median and who won", async () => {
     const events: string[] = [];
+    passTimes.length = 0;
     const out = await compareWithLlamaCpp({ ...base(events, 1e9), rounds: 3 });
+    // the warm-up's 2 passes, then 3 rounds of 10: within a round, PASS_REST_MS of rest before each pass
+    expect(passTimes).toHaveLength(2 + 30);
+    for (let r = 0; r < 3; r++) {
+      const t = passTimes.slice(2 + 10 * r, 12 + 10 * r);
+      for (let i = 1; i < t.length; i++) expect(t[i] - t[i - 1]).toBeGreaterThanOrEqual(PASS_REST_MS - 1);
+    }
     const ours = ["ours runs", "ours step", "ours step", "ours step", "ours step"];
     const theirs = ["llama.cpp runs", "llama.cpp step", "llama.cpp step", "llama.cpp step", "llama.cpp step"];
     const round = (oursFirst: boolean) => [...ours.flatMap((o, i) => ((i % 2 === 0) === oursFirst ? [o, theirs[i]] : [theirs[i], o])), "ours done"];

@@ -315,11 +315,14 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 /**
- * Milliseconds of rest before each pass of an interleaved round, so that the other side's
- * threads have gone idle (a thread pool spins a while after its work before it sleeps;
- * ours 1 ms). q8 phi-2 shapes, 5 rounds each on this machine: with no rest both sides
- * decoded at 5.5–8.3 and 4.9–8.1 tokens/s in the rounds against our 10.2 alone; with
- * 30 ms at 7.6–9.7 and 7.2–8.4 (9.7 alone); with 100 ms at 7.1–8.3 and 6.8–8.0 (9.3 alone).
+ * Milliseconds of rest before each pass of an interleaved round, so that a pass never
+ * starts while the other side's threads still run (ours spin 1 ms after each matmul call
+ * before they sleep). Measured on this machine, 5 rounds a run, one run each, ours and
+ * llama.cpp's tokens/s in the rounds (ours alone before them): q8 with no rest 5.5–8.3
+ * and 4.9–8.1 (10.2), with 30 ms 7.6–9.7 and 7.2–8.4 (9.7), with 100 ms 7.1–8.3 and
+ * 6.8–8.0 (9.3); fp16 with no rest 4.5–5.2 and 4.2–4.9 (4.7), with 30 ms 3.8–3.9 and
+ * 3.1–3.3 (4.9). The machine moved more than the rest did: it is kept for the reason
+ * above, not for a measured gain.
  */
 export const PASS_REST_MS = 30;
 

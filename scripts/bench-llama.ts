@@ -1,7 +1,8 @@
 // llama.cpp (through node-llama-cpp, an optional dependency) on a GGUF file: load,
 // prefill of the given prompt ids, then greedy decode steps — timed the way
 // bench-phi2.ts times our engine, so the two rows can be put side by side:
-//   load_s      loadModel (the file is mmap'ed: fast when it is in the page cache)
+//   load_s      loadModel: the file mapped (fast when it is in the page cache), or read
+//               into memory as our engine's default load does (see openLlamaCpp)
 //   prefill_s   from handing over the prompt to the first new token
 //   decode      (new tokens − 1) / the time after the first token
 //
@@ -108,6 +109,8 @@ export async function runSteps(s: Steps, newTokens: number): Promise<GenerationT
 export interface LlamaSession {
   load_s: number;
   threads: number;
+  /** Whether the GGUF is mapped (else read into memory). */
+  mmap: boolean;
   /** A generation after `promptIds` in a fresh context, for up to `newTokens` new tokens (never stops early at an end-of-text token). */
   start(promptIds: readonly number[], newTokens: number): Promise<Steps>;
   /** start(), run alone and timed. */
@@ -115,13 +118,20 @@ export interface LlamaSession {
   close(): Promise<void>;
 }
 
-/** Load `file` with llama.cpp on the CPU with `threads` threads (close() frees it). */
-export async function openLlamaCpp(lib: NodeLlamaCpp, file: string, threads: number): Promise<LlamaSession> {
+/**
+ * Load `file` with llama.cpp on the CPU with `threads` threads (close() frees it):
+ * mapped (`mmap`, llama.cpp's default), or read into memory as our engine reads its
+ * weights unless asked to map an image. The two differ on a machine whose kernel pages
+ * out idle mapped memory (README: weight images): there llama.cpp decoded fp16 phi-2
+ * shapes at 4.85–5.33 tokens/s read, in 6 rounds interleaved with ours, and at 2.99–3.37
+ * mapped in 10 such rounds half an hour before.
+ */
+export async function openLlamaCpp(lib: NodeLlamaCpp, file: string, threads: number, mmap = true): Promise<LlamaSession> {
   const llama = await lib.getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: "error", progressLogs: false });
   let model: LlamaModel;
   const t0 = performance.now();
   try {
-    model = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
+    model = await llama.loadModel({ modelPath: file, gpuLayers: 0, useMmap: mmap });
   } catch (e) {
     await llama.dispose();
     throw e;
@@ -130,6 +140,7 @@ export async function openLlamaCpp(lib: NodeLlamaCpp, file: string, threads: num
   const session: LlamaSession = {
     load_s: loadS,
     threads,
+    mmap,
     async start(promptIds, newTokens) {
       const context = await model.createContext({ contextSize: Math.max(64, promptIds.length + newTokens + 8), threads, batchSize: 512, sequences: 1 });
       // the generator evaluates the prompt at its first next() and one more token at each next();
@@ -410,6 +421,8 @@ export interface LlamaCompareOptions {
   log(line: string): void;
   /** How node-llama-cpp is found (tests pass one that finds nothing). */
   loader?: typeof loadNodeLlamaCpp;
+  /** llama.cpp maps its GGUF (true) or reads it into memory (false, the default): as our side holds its weights. */
+  llamaMmap?: boolean;
   /** Rounds (default 1); more than one interleave our generation (from `oursSteps`) with llama.cpp's. */
   rounds?: number;
   /** Our generation from its start, a pass at a time, with our model still loaded (needed for rounds > 1). */
@@ -430,6 +443,8 @@ export interface LlamaMeasured {
   warm: { bytes: number; seconds: number };
   loadavgBefore: number;
   load_s: number;
+  /** Whether llama.cpp mapped its GGUF (else read it into memory). */
+  mmap: boolean;
   /** The prefill of llama.cpp's first run after its load (the warm-up, not in the rounds). */
   firstPrefill_s: number;
   threads: number;
@@ -465,8 +480,8 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
   const warm = readThrough([file]);
   log(warmLine(file, warm));
   const loadavgBefore = loadAverage();
-  log(`llama.cpp (node-llama-cpp ${m.version}): load average before its load ${loadavgBefore.toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
-  const session = await openLlamaCpp(m.lib, file, o.threads);
+  log(`llama.cpp (node-llama-cpp ${m.version}), its GGUF ${o.llamaMmap ? "mapped" : "read into memory (useMmap: false)"} as our weights are: load average before its load ${loadavgBefore.toFixed(2)} (1 min) on ${os.availableParallelism()} cores`);
+  const session = await openLlamaCpp(m.lib, file, o.threads, o.llamaMmap ?? false);
   const pairs: LlamaMeasured["pairs"] = [];
   let warmUp: GenerationTimes;
   try {
@@ -495,7 +510,7 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
   } finally {
     await session.close();
   }
-  return { o, version: m.version, file, warm, loadavgBefore, load_s: session.load_s, firstPrefill_s: warmUp.prefill_s, threads: session.threads, rounds, pairs };
+  return { o, version: m.version, file, warm, loadavgBefore, load_s: session.load_s, mmap: session.mmap, firstPrefill_s: warmUp.prefill_s, threads: session.threads, rounds, pairs };
 }
 
 /** The printing half of compareWithLlamaCpp: both rows, the rounds, the ratios and who won (or why llama.cpp did not run); returns the JSON fields. */
@@ -520,20 +535,20 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
   const stepRatios = pairs.flatMap((p) => p.steps.map(([oursS, theirsS]) => theirsS / oursS)); // ours ÷ llama.cpp as speeds
   const paired = stepRatios.length > 0 ? { ...pairedVerdict(stepRatios), sorted: [...stepRatios].sort((a, b) => a - b) } : undefined;
   const f = (v: number, d = 2) => v.toFixed(d);
-  const row = (name: string, load: number, prefill: number, tps: number) => `  ${name.padEnd(26)} ${f(load, 2).padStart(8)} s ${f(prefill, 3).padStart(9)} s ${f(tps).padStart(10)}`;
+  const row = (name: string, load: number, prefill: number, tps: number) => `  ${name.padEnd(30)} ${f(load, 2).padStart(8)} s ${f(prefill, 3).padStart(9)} s ${f(tps).padStart(10)}`;
   const range = (sp: Spread) => (rounds > 1 ? ` (median of ${rounds} rounds, ${f(sp.min)}–${f(sp.max)})` : "");
   log("");
   const weights = o.folder ? `${o.config.numLayers} layers, the same weights from ${o.folder} (both loads from files in the page cache)` : `phi-2 shapes (${o.config.numLayers} layers), the same random weights`;
   log(`side by side: ${weights}, ${o.promptIds.length}-token prompt, ${o.newTokens + 1} greedy tokens, ${o.threads} threads${rounds > 1 ? `, ${rounds} rounds, each interleaving the two generations pass by pass` : ""}`);
-  log(`  ${"".padEnd(26)} ${"load".padStart(10)} ${"prefill".padStart(11)} ${"tokens/s".padStart(10)}${rounds > 1 ? "   (prefill and tokens/s: medians)" : ""}`);
+  log(`  ${"".padEnd(30)} ${"load".padStart(10)} ${"prefill".padStart(11)} ${"tokens/s".padStart(10)}${rounds > 1 ? "   (prefill and tokens/s: medians)" : ""}`);
   log(row("this course", o.ours.load_s, med.ours.prefill_s, med.ours.tps));
-  log(row(`llama.cpp ${o.type} (${threads} thr.)`, measured.load_s, med.theirs.prefill_s, med.theirs.tps));
+  log(row(`llama.cpp ${o.type} (${threads} thr., ${measured.mmap ? "mapped" : "read"})`, measured.load_s, med.theirs.prefill_s, med.theirs.tps));
   if (rounds > 1) {
     pairs.forEach((p, i) =>
       log(`  round ${i + 1}: ours ${f(p.ours.decode_tokens_per_s)} tokens/s, prefill ${f(p.ours.prefill_s, 3)} s · llama.cpp ${f(p.theirs.decode_tokens_per_s)} tokens/s, prefill ${f(p.theirs.prefill_s, 3)} s · load average ${f(p.loadavg)}`),
     );
   }
-  log(`  llama.cpp's first run after its load (a warm-up, as ours has one): prefill ${f(measured.firstPrefill_s, 3)} s (its load maps the file; this first run touches the pages)`);
+  log(`  llama.cpp's first run after its load (a warm-up, as ours has one): prefill ${f(measured.firstPrefill_s, 3)} s${measured.mmap ? " (its load maps the file; this first run touches the pages)" : ""}`);
   log(`  ours ÷ llama.cpp, as speed: decode ${f(decode.median)}${range(decode)} · prefill ${f(prefill.median)}${range(prefill)} · load ${f(ratioLoad)}   (≥ 1: ours at least as fast)`);
   log(`  decode: ${verdict.decode}; prefill: ${verdict.prefill}`);
   if (paired) {
@@ -549,6 +564,7 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
     llama_cpp_gguf_read_bytes: warm.bytes,
     llama_cpp_gguf_read_s: warm.seconds,
     llama_cpp_threads: threads,
+    llama_cpp_mmap: measured.mmap,
     llama_cpp_loadavg_1min_before: measured.loadavgBefore,
     llama_cpp_load_s: measured.load_s,
     llama_cpp_first_prefill_s: measured.firstPrefill_s,

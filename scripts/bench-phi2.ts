@@ -409,7 +409,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
       ? await measureAgainstLlamaCpp({
           config, type: hold === "Q8_0" ? "Q8_0" : "F16", threads, promptIds: ARTICLE_PROMPT_IDS, newTokens, folder: folder?.dir, log,
           ours: { load_s: loadS, prefill_s: r.prefillSeconds, decode_tokens_per_s: tps, ids: r.newIds },
-          rounds: args.rounds, oursSteps, oursBytes: process.memoryUsage().rss, closeOurs: () => model.close(), // rss: all this process holds (weights, embedding, caches, heap)
+          llamaMmap: args.imageMap, rounds: args.rounds, oursSteps, oursBytes: process.memoryUsage().rss, closeOurs: () => model.close(), // rss: all this process holds (weights, embedding, caches, heap)
         })
       : undefined;
 

@@ -184,10 +184,11 @@ describe("llama.cpp runs what the writer wrote (node-llama-cpp, when installed)"
     expect(r.ids).toEqual(wanted);
   }, 120_000);
 
-  test.skipIf(!m.lib)("one load, two runs (the bench's rounds): each run in a fresh context gives transformers' ids again", async () => {
+  test.skipIf(!m.lib)("one load read into memory (the bench's default), two runs (its rounds): each run in a fresh context gives transformers' ids again", async () => {
     const file = path.join(tmp, "tiny-rounds.gguf");
     writePhi2GgufFromFolder(DIR, readPhiConfig(DIR), file, "F16");
-    const session = await openLlamaCpp(m.lib!, file, 1);
+    const session = await openLlamaCpp(m.lib!, file, 1, false);
+    expect(session.mmap).toBe(false);
     try {
       for (let round = 0; round < 2; round++) expect((await session.run(reference.input_ids, wanted.length)).ids).toEqual(wanted);
     } finally {
@@ -234,8 +235,8 @@ describe("bench --vs llama.cpp --rounds: ours and llama.cpp interleaved pass by 
   function standIn(events: string[]) {
     const lib = {
       getLlama: async () => ({
-        loadModel: async () => {
-          events.push("llama.cpp loads");
+        loadModel: async (opts: { useMmap?: boolean }) => {
+          events.push(opts.useMmap ? "llama.cpp maps" : "llama.cpp loads");
           return {
             createContext: async () => ({
               getSequence: () => ({
@@ -319,7 +320,15 @@ describe("bench --vs llama.cpp --rounds: ours and llama.cpp interleaved pass by 
   test("llama.cpp faster in every round and every step is said so", async () => {
     const out = await compareWithLlamaCpp({ ...base([], 1, 25), rounds: 2 }); // 25 ms a pass against the stand-in's 1
     expect(out.decode_verdict).toBe("llama.cpp faster in all 2 rounds");
+    expect(out.llama_cpp_mmap).toBe(false); // read into memory unless asked: as our weights are by default
     expect(out.decode_paired_verdict).toBe("llama.cpp faster in 8 of 8 paired steps (sign test p = 0.0078)");
+  });
+
+  test("llamaMmap: llama.cpp maps its GGUF, as our side maps its image with --image-map", async () => {
+    const events: string[] = [];
+    const out = await compareWithLlamaCpp({ ...base(events, 1), rounds: 2, llamaMmap: true });
+    expect(events[0]).toBe("llama.cpp maps");
+    expect(out.llama_cpp_mmap).toBe(true);
   });
 
   test("both models would not fit in memory: one round, ours freed before llama.cpp loads, and the log says why", async () => {

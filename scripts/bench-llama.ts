@@ -121,10 +121,10 @@ export interface LlamaSession {
 /**
  * Load `file` with llama.cpp on the CPU with `threads` threads (close() frees it):
  * mapped (`mmap`, llama.cpp's default), or read into memory as our engine reads its
- * weights unless asked to map an image. The two differ on a machine whose kernel pages
- * out idle mapped memory (README: weight images): there llama.cpp decoded fp16 phi-2
- * shapes at 4.85–5.33 tokens/s read, in 6 rounds interleaved with ours, and at 2.99–3.37
- * mapped in 10 such rounds half an hour before.
+ * weights unless asked to map an image. On this project's virtual machine, whose kernel
+ * pages out idle mapped memory (README: weight images), the two differed: llama.cpp
+ * decoded fp16 phi-2 shapes at 4.85–5.33 tokens/s read, in 6 rounds interleaved with
+ * ours, and at 2.99–3.37 mapped in 10 such rounds half an hour before.
  */
 export async function openLlamaCpp(lib: NodeLlamaCpp, file: string, threads: number, mmap = true): Promise<LlamaSession> {
   const llama = await lib.getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: "error", progressLogs: false });

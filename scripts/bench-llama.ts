@@ -94,7 +94,7 @@ async function timed(f: () => Promise<unknown>): Promise<number> {
 }
 
 /** `s` run alone to `newTokens` new tokens, each pass timed. */
-export async function runSteps(s: Steps, newTokens: number): Promise<GenerationTimes> {
+async function runSteps(s: Steps, newTokens: number): Promise<GenerationTimes> {
   try {
     const prefill = await timed(() => s.prefill());
     let decode = 0;
@@ -284,7 +284,6 @@ export function ggufOfFolder(dir: string, config: PhiConfig, type: MatrixType, l
   return file;
 }
 
-/** How a speed ratio (ours ÷ llama.cpp) came out over the rounds: only a side that wins every round wins. */
 /**
  * Two-sided sign test: the chance that a fair coin tossed n times gives k or fewer heads,
  * or as few tails, i.e. P(X ≤ min(k, n − k)) · 2 (at most 1) for X ~ Binomial(n, 1/2).
@@ -377,6 +376,7 @@ export async function pairedRound(ours: Steps, theirs: Steps, newTokens: number,
   }
 }
 
+/** How a speed ratio (ours ÷ llama.cpp) came out over the rounds: only a side that wins every round wins. */
 export function verdictOf(ratios: readonly number[]): string {
   const n = ratios.length;
   if (n === 1) return "one round: no round-to-round spread measured (--rounds N for more)";
@@ -485,9 +485,10 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
   const pairs: LlamaMeasured["pairs"] = [];
   let warmUp: GenerationTimes;
   try {
-    // warm-up, untimed in the rounds as ours is (bench-phi2.ts): llama.cpp's load maps the file,
-    // and its first run touches those pages (measured here: a 2-layer run's first prefill took 3×
-    // the next one's); that first prefill is reported on its own
+    // warm-up, untimed in the rounds as ours is (bench-phi2.ts): mapped, llama.cpp's first run
+    // touches the file's pages (a 2-layer run's first prefill took 3× the next one's here); read
+    // into memory, its first prefill of phi-2 shapes still took 16 s (fp16) and 21 s (q8) against
+    // 0.4–1.0 s later. That first prefill is reported on its own
     warmUp = await session.run(o.promptIds, 2);
     const newTokens = o.newTokens + 1; // the prefill's token and o.newTokens decoded
     for (let i = 0; i < rounds; i++) {

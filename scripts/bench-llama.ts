@@ -122,9 +122,10 @@ export interface LlamaSession {
  * Load `file` with llama.cpp on the CPU with `threads` threads (close() frees it):
  * mapped (`mmap`, llama.cpp's default), or read into memory as our engine reads its
  * weights unless asked to map an image. On this project's virtual machine, whose kernel
- * pages out idle mapped memory (README: weight images), the two differed: llama.cpp
- * decoded fp16 phi-2 shapes at 4.85–5.33 tokens/s read, in 6 rounds interleaved with
- * ours, and at 2.99–3.37 mapped in 10 such rounds half an hour before.
+ * pages out idle mapped memory (README: weight images), the two differed: in rounds
+ * interleaved with ours (fp16 phi-2 shapes), llama.cpp decoded at 2.37–3.37 tokens/s
+ * mapped (10 rounds; ours ÷ llama.cpp 1.18, 1.11–1.32) and at 3.30–5.33 read half an
+ * hour later (6 rounds; 0.77, 0.73–0.80).
  */
 export async function openLlamaCpp(lib: NodeLlamaCpp, file: string, threads: number, mmap = true): Promise<LlamaSession> {
   const llama = await lib.getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: "error", progressLogs: false });
@@ -330,8 +331,8 @@ function quantile(sorted: readonly number[], q: number): number {
  * before they sleep). Measured on this machine, 5 rounds a run, one run each, ours and
  * llama.cpp's tokens/s in the rounds (ours alone before them): q8 with no rest 5.5–8.3
  * and 4.9–8.1 (10.2), with 30 ms 7.6–9.7 and 7.2–8.4 (9.7), with 100 ms 7.1–8.3 and
- * 6.8–8.0 (9.3); fp16 with no rest 4.5–5.2 and 4.2–4.9 (4.7), with 30 ms 3.8–3.9 and
- * 3.1–3.3 (4.9). The machine moved more than the rest did: it is kept for the reason
+ * 6.8–8.0 (9.3); fp16 with no rest 4.5–5.2 and 4.2–4.9 (5.5), with 30 ms 3.7–3.9 and
+ * 3.0–3.3 (4.9). The machine moved more than the rest did: it is kept for the reason
  * above, not for a measured gain.
  */
 export const PASS_REST_MS = 30;

@@ -41,5 +41,5 @@ export function damonState(root = ADMIN): DamonState | null {
 export function damonLine(s: DamonState | null): string {
   if (!s) return "not in this kernel (or not readable)";
   if (s.running === 0) return "off";
-  return `on (${s.running} monitor${s.running > 1 ? "s" : ""}${s.actions.length ? `; schemes: ${s.actions.join(", ")}` : ""}): mapped memory (llama.cpp's GGUF, --image-map) may read slowly after a pause (README: weight images)`;
+  return `on (${s.running} monitor${s.running > 1 ? "s" : ""}${s.actions.length ? `; schemes: ${s.actions.join(", ")}` : ""}): mapped memory (--image-map: our image and llama.cpp's GGUF) may read slowly after a pause (README: weight images)`;
 }

@@ -474,7 +474,7 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
       rounds = 1;
     }
   }
-  if (rounds === 1) await o.closeOurs?.(); // free our copy of the weights before llama.cpp maps its own
+  if (rounds === 1) await o.closeOurs?.(); // free our copy of the weights before llama.cpp loads its own
   // llama.cpp's load is timed from the page cache: the GGUF is read once first, as bench-phi2
   // reads a folder's shards (random weights too: without this read, llama.cpp's load of a GGUF
   // reused from an earlier run took anywhere from 1.0 to 8.9 s here)
@@ -492,22 +492,23 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
     // 0.4–1.0 s later. That first prefill is reported on its own
     warmUp = await session.run(o.promptIds, 2);
     const newTokens = o.newTokens + 1; // the prefill's token and o.newTokens decoded
-    for (let i = 0; i < rounds; i++) {
+    if (rounds === 1) {
       const loadavg = loadAverage();
-      if (rounds === 1) {
-        pairs.push({ ours: o.ours, theirs: await session.run(o.promptIds, newTokens), loadavg, steps: [] }); // ours: its row, measured alone before
-        continue;
+      pairs.push({ ours: o.ours, theirs: await session.run(o.promptIds, newTokens), loadavg, steps: [] }); // ours: its row, measured alone before
+    } else {
+      for (let i = 0; i < rounds; i++) {
+        const loadavg = loadAverage();
+        log(`round ${i + 1} of ${rounds}: ours and llama.cpp, a pass each in turn (load average ${loadavg.toFixed(2)})…`);
+        const ours = await o.oursSteps!();
+        let theirs: Steps;
+        try {
+          theirs = await session.start(o.promptIds, newTokens);
+        } catch (e) {
+          await ours.close();
+          throw e;
+        }
+        pairs.push({ ...(await pairedRound(ours, theirs, newTokens, i % 2 === 0)), loadavg });
       }
-      log(`round ${i + 1} of ${rounds}: ours and llama.cpp, a pass each in turn (load average ${loadavg.toFixed(2)})…`);
-      const ours = await o.oursSteps!();
-      let theirs: Steps;
-      try {
-        theirs = await session.start(o.promptIds, newTokens);
-      } catch (e) {
-        await ours.close();
-        throw e;
-      }
-      pairs.push({ ...(await pairedRound(ours, theirs, newTokens, i % 2 === 0)), loadavg });
     }
   } finally {
     await session.close();

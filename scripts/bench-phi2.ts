@@ -367,7 +367,7 @@ async function bench(args: ReturnType<typeof argsOf>): Promise<number> {
     // CPU seconds of all threads (main + workers): on a shared machine wall time also counts
     // the time other programs hold the cores, CPU time only the work this run did
     let cpuAtFirstToken: NodeJS.CpuUsage | undefined;
-    const timedRun = { maxNewTokens: newTokens + 1, eosTokenId: null }; // this one, and each later round's (again, below)
+    const timedRun = { maxNewTokens: newTokens + 1, eosTokenId: null }; // this one, and each round's beside llama.cpp (oursSteps, below)
     const r = await generate(model, ARTICLE_PROMPT_IDS, {
       ...timedRun,
       onToken: () => {

@@ -358,7 +358,8 @@ export class ComputeThread {
       const kr = w.dtype === "Q8_0" && w.tiled ? arena.kr : null;
       const tb = Math.floor((item - first) / nRow);
       const rowBlock = (item - first) % nRow;
-      const i0 = rowBlock < nBig ? rowBlock * rb : nBig * rb + (rowBlock - nBig) * rs;
+      const big = rowBlock < nBig; // else one of the tail's smaller blocks
+      const i0 = big ? rowBlock * rb : nBig * rb + (rowBlock - nBig) * rs;
       const t0 = tb * tc;
       const nt = Math.min(tc, T - t0);
       const key = first + tb * nRow;
@@ -380,7 +381,7 @@ export class ComputeThread {
         }
         prepared = key;
       }
-      const m = Math.min(rowBlock < nBig ? rb : rs, rows - i0);
+      const m = Math.min(big ? rb : rs, rows - i0);
       const wp = w.ptr + i0 * cols * BYTES[w.dtype];
       if (w.dtype === "Q8_0" && w.tiled) {
         for (let j = 0; j < w.panels; j++) {

@@ -491,6 +491,18 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
     // into memory, its first prefill of phi-2 shapes still took 16 s (fp16) and 21 s (q8) against
     // 0.4–1.0 s later. That first prefill is reported on its own
     warmUp = await session.run(o.promptIds, 2);
+    if (rounds > 1) {
+      // and ours runs an untimed prefill here too, so that both sides start round 1 with their
+      // weights just read: ours sat unread through llama.cpp's load and warm-up (half a minute
+      // to over a minute for phi-2 shapes here), and without this pass our round-1 prefill was
+      // the slowest of the six in each of five runs (1.2–3.3 s; the other rounds' slowest 0.8–1.5)
+      const w = await o.oursSteps!();
+      try {
+        await w.prefill();
+      } finally {
+        await w.close();
+      }
+    }
     const newTokens = o.newTokens + 1; // the prefill's token and o.newTokens decoded
     if (rounds === 1) {
       const loadavg = loadAverage();
@@ -576,7 +588,7 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
     rounds,
     rounds_note:
       rounds > 1
-        ? "prefill and tokens/s are medians over the rounds, ratios the median of each round's ratio; each round interleaves the two generations pass by pass; each side had one untimed warm-up run before (llama.cpp's prefill in it: llama_cpp_first_prefill_s)"
+        ? "prefill and tokens/s are medians over the rounds, ratios the median of each round's ratio; each round interleaves the two generations pass by pass; each side had one untimed warm-up run before (llama.cpp's prefill in it: llama_cpp_first_prefill_s), and ours an untimed prefill after llama.cpp's, right before round 1"
         : "one round: ours is the row measured first, alone; llama.cpp had one untimed warm-up run before (its prefill: llama_cpp_first_prefill_s)",
     round_results: pairs.map((p) => ({
       ours_prefill_s: p.ours.prefill_s,

@@ -288,20 +288,20 @@ describe("bench --vs llama.cpp --rounds: ours and llama.cpp interleaved pass by 
     oursBytes: 1000,
   });
 
-  test("3 rounds, both models held: llama.cpp's warm-up, then each round both generations a pass each in turn, the order flipping every pass; per-round ratios, their median and who won", async () => {
+  test("3 rounds, both models held: llama.cpp's warm-up and an untimed prefill of ours, then each round both generations a pass each in turn, the order flipping every pass; per-round ratios, their median and who won", async () => {
     const events: string[] = [];
     passTimes.length = 0;
     const out = await compareWithLlamaCpp({ ...base(events, 1e9), rounds: 3 });
-    // the warm-up's 2 passes, then 3 rounds of 10: within a round, PASS_REST_MS of rest before each pass
-    expect(passTimes).toHaveLength(2 + 30);
+    // llama.cpp's warm-up (2 passes) and our untimed prefill, then 3 rounds of 10: within a round, PASS_REST_MS of rest before each pass
+    expect(passTimes).toHaveLength(3 + 30);
     for (let r = 0; r < 3; r++) {
-      const t = passTimes.slice(2 + 10 * r, 12 + 10 * r);
+      const t = passTimes.slice(3 + 10 * r, 13 + 10 * r);
       for (let i = 1; i < t.length; i++) expect(t[i] - t[i - 1]).toBeGreaterThanOrEqual(PASS_REST_MS - 1);
     }
     const ours = ["ours runs", "ours step", "ours step", "ours step", "ours step"];
     const theirs = ["llama.cpp runs", "llama.cpp step", "llama.cpp step", "llama.cpp step", "llama.cpp step"];
     const round = (oursFirst: boolean) => [...ours.flatMap((o, i) => ((i % 2 === 0) === oursFirst ? [o, theirs[i]] : [theirs[i], o])), "ours done"];
-    expect(events).toEqual(["llama.cpp loads", "llama.cpp runs", "llama.cpp step", ...round(true), ...round(false), ...round(true), "llama.cpp freed"]);
+    expect(events).toEqual(["llama.cpp loads", "llama.cpp runs", "llama.cpp step", "ours runs", "ours done", ...round(true), ...round(false), ...round(true), "llama.cpp freed"]);
     expect(out.llama_cpp_first_prefill_s).toBeGreaterThan(0);
     const rounds = out.round_results as { ours_decode_tokens_per_s: number; llama_cpp_decode_tokens_per_s: number; ours_prefill_s: number; llama_cpp_prefill_s: number }[];
     expect(out.rounds).toBe(3);

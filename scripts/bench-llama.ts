@@ -351,13 +351,12 @@ export async function pairedRound(ours: Steps, theirs: Steps, newTokens: number,
     return timed(f);
   };
   try {
+    // pass i of both sides, in this pass's order; returns [ours, theirs] seconds
     const pass = async (i: number, f: (s: Steps) => Promise<unknown>): Promise<[number, number]> => {
-      if ((i % 2 === 0) === oursFirst) {
-        const a = await rested(() => f(ours));
-        return [a, await rested(() => f(theirs))];
-      }
-      const b = await rested(() => f(theirs));
-      return [await rested(() => f(ours)), b];
+      const oursNow = (i % 2 === 0) === oursFirst;
+      const a = await rested(() => f(oursNow ? ours : theirs));
+      const b = await rested(() => f(oursNow ? theirs : ours));
+      return oursNow ? [a, b] : [b, a];
     };
     const [prefillOurs, prefillTheirs] = await pass(0, (s) => s.prefill());
     const steps: [number, number][] = [];
@@ -496,12 +495,7 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
       // weights just read: ours sat unread through llama.cpp's load and warm-up (half a minute
       // to over a minute for phi-2 shapes here), and without this pass our round-1 prefill was
       // the slowest of the six in each of five runs (1.2–3.3 s; the other rounds' slowest 0.8–1.5)
-      const w = await o.oursSteps!();
-      try {
-        await w.prefill();
-      } finally {
-        await w.close();
-      }
+      await runSteps(await o.oursSteps!(), 1); // the prefill alone; its time is dropped
     }
     const newTokens = o.newTokens + 1; // the prefill's token and o.newTokens decoded
     if (rounds === 1) {
@@ -548,7 +542,8 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
   const ratioLoad = measured.load_s / o.ours.load_s;
   const verdict = { decode: verdictOf(decode.samples), prefill: verdictOf(prefill.samples) };
   const stepRatios = pairs.flatMap((p) => p.steps.map(([oursS, theirsS]) => theirsS / oursS)); // ours ÷ llama.cpp as speeds
-  const paired = stepRatios.length > 0 ? { ...pairedVerdict(stepRatios), sorted: [...stepRatios].sort((a, b) => a - b) } : undefined;
+  const sortedRatios = [...stepRatios].sort((a, b) => a - b);
+  const paired = stepRatios.length > 0 ? { ...pairedVerdict(stepRatios), q1: quantile(sortedRatios, 0.25), median: quantile(sortedRatios, 0.5), q3: quantile(sortedRatios, 0.75) } : undefined;
   const f = (v: number, d = 2) => v.toFixed(d);
   const row = (name: string, load: number, prefill: number, tps: number) => `  ${name.padEnd(30)} ${f(load, 2).padStart(8)} s ${f(prefill, 3).padStart(9)} s ${f(tps).padStart(10)}`;
   const range = (sp: Spread) => (rounds > 1 ? ` (median of ${rounds} rounds, ${f(sp.min)}–${f(sp.max)})` : "");
@@ -567,8 +562,7 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
   log(`  ours ÷ llama.cpp, as speed: decode ${f(decode.median)}${range(decode)} · prefill ${f(prefill.median)}${range(prefill)} · load ${f(ratioLoad)}   (≥ 1: ours at least as fast)`);
   log(`  decode: ${verdict.decode}; prefill: ${verdict.prefill}`);
   if (paired) {
-    const q = (x: number) => f(quantile(paired.sorted, x));
-    log(`  decode steps side by side: ${stepRatios.length} pairs (one step of each, order alternating), ours ÷ llama.cpp as speed ${q(0.5)} median, ${q(0.25)}–${q(0.75)} middle half`);
+    log(`  decode steps side by side: ${stepRatios.length} pairs (one step of each, order alternating), ours ÷ llama.cpp as speed ${f(paired.median)} median, ${f(paired.q1)}–${f(paired.q3)} middle half`);
     log(`  decode, paired: ${paired.verdict}`);
   }
   log(`  same greedy ids: the first ${same} of ${first.ids.length} (different weights would disagree at once; fp16/int8 rounding may split later near-ties)`);
@@ -612,9 +606,9 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
       ? {
           paired_steps: stepRatios.length,
           paired_steps_ours_faster: paired.oursFaster,
-          paired_ratio_median: quantile(paired.sorted, 0.5),
-          paired_ratio_q1: quantile(paired.sorted, 0.25),
-          paired_ratio_q3: quantile(paired.sorted, 0.75),
+          paired_ratio_median: paired.median,
+          paired_ratio_q1: paired.q1,
+          paired_ratio_q3: paired.q3,
           paired_sign_test_p: paired.p,
           decode_paired_verdict: paired.verdict,
         }

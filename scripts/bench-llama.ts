@@ -445,8 +445,9 @@ export interface LlamaMeasured {
   load_s: number;
   /** Whether llama.cpp mapped its GGUF (else read it into memory). */
   mmap: boolean;
-  /** The prefill of llama.cpp's first run after its load (the warm-up, not in the rounds). */
+  /** llama.cpp's first run after its load (the warm-up, not in the rounds), alone: its prefill and its decode tokens/s. */
   firstPrefill_s: number;
+  firstDecode_tps: number;
   threads: number;
   rounds: number;
   /** Per round; `steps`: each decode step's seconds [ours, llama.cpp] (none in a lone round). */
@@ -484,12 +485,15 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
   const session = await openLlamaCpp(m.lib, file, o.threads, o.llamaMmap ?? false);
   const pairs: LlamaMeasured["pairs"] = [];
   let warmUp: GenerationTimes;
+  const newTokens = o.newTokens + 1; // the prefill's token and o.newTokens decoded
   try {
     // warm-up, untimed in the rounds as ours is (bench-phi2.ts): mapped, llama.cpp's first run
     // touches the file's pages (a 2-layer run's first prefill took 3× the next one's here); read
     // into memory, its first prefill of phi-2 shapes still took 16 s (fp16) and 21 s (q8) against
-    // 0.4–1.0 s later. That first prefill is reported on its own
-    warmUp = await session.run(o.promptIds, 2);
+    // 0.4–1.0 s later. That first prefill is reported on its own. The warm-up runs as many
+    // tokens as a round, so that its decode steps give llama.cpp's speed alone, as our row
+    // was measured alone: beside the rounds, it shows whether the machine slowed during them
+    warmUp = await session.run(o.promptIds, newTokens);
     if (rounds > 1) {
       // and ours runs an untimed prefill here too, so that both sides start round 1 with their
       // weights just read: ours sat unread through llama.cpp's load and warm-up (half a minute
@@ -497,7 +501,6 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
       // the slowest of the six in each of five runs (1.2–3.3 s; the other rounds' slowest 0.8–1.5)
       await runSteps(await o.oursSteps!(), 1); // the prefill alone; its time is dropped
     }
-    const newTokens = o.newTokens + 1; // the prefill's token and o.newTokens decoded
     if (rounds === 1) {
       const loadavg = loadAverage();
       pairs.push({ ours: o.ours, theirs: await session.run(o.promptIds, newTokens), loadavg, steps: [] }); // ours: its row, measured alone before
@@ -519,7 +522,7 @@ export async function measureAgainstLlamaCpp(o: LlamaCompareOptions): Promise<Ll
   } finally {
     await session.close();
   }
-  return { o, version: m.version, file, warm, loadavgBefore, load_s: session.load_s, mmap: session.mmap, firstPrefill_s: warmUp.prefill_s, threads: session.threads, rounds, pairs };
+  return { o, version: m.version, file, warm, loadavgBefore, load_s: session.load_s, mmap: session.mmap, firstPrefill_s: warmUp.prefill_s, firstDecode_tps: warmUp.decode_tokens_per_s, threads: session.threads, rounds, pairs };
 }
 
 /** The printing half of compareWithLlamaCpp: both rows, the rounds, the ratios and who won (or why llama.cpp did not run); returns the JSON fields. */
@@ -558,7 +561,9 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
       log(`  round ${i + 1}: ours ${f(p.ours.decode_tokens_per_s)} tokens/s, prefill ${f(p.ours.prefill_s, 3)} s · llama.cpp ${f(p.theirs.decode_tokens_per_s)} tokens/s, prefill ${f(p.theirs.prefill_s, 3)} s · load average ${f(p.loadavg)}`),
     );
   }
-  log(`  llama.cpp's first run after its load (a warm-up, as ours has one): prefill ${f(measured.firstPrefill_s, 3)} s${measured.mmap ? " (its load maps the file; this first run touches the pages)" : ""}`);
+  log(
+    `  llama.cpp's first run after its load (a warm-up, as ours has one; alone, as our row's run was): prefill ${f(measured.firstPrefill_s, 3)} s${measured.mmap ? " (its load maps the file; this first run touches the pages)" : ""}, then ${f(measured.firstDecode_tps)} tokens/s`,
+  );
   log(`  ours ÷ llama.cpp, as speed: decode ${f(decode.median)}${range(decode)} · prefill ${f(prefill.median)}${range(prefill)} · load ${f(ratioLoad)}   (≥ 1: ours at least as fast)`);
   log(`  decode: ${verdict.decode}; prefill: ${verdict.prefill}`);
   if (paired) {
@@ -577,13 +582,14 @@ export function reportAgainstLlamaCpp(measured: LlamaMeasured | { missing: strin
     llama_cpp_loadavg_1min_before: measured.loadavgBefore,
     llama_cpp_load_s: measured.load_s,
     llama_cpp_first_prefill_s: measured.firstPrefill_s,
+    llama_cpp_first_decode_tokens_per_s: measured.firstDecode_tps,
     llama_cpp_prefill_s: med.theirs.prefill_s,
     llama_cpp_decode_tokens_per_s: med.theirs.tps,
     rounds,
     rounds_note:
       rounds > 1
-        ? "prefill and tokens/s are medians over the rounds, ratios the median of each round's ratio; each round interleaves the two generations pass by pass; each side had one untimed warm-up run before (llama.cpp's prefill in it: llama_cpp_first_prefill_s), and ours an untimed prefill after llama.cpp's, right before round 1"
-        : "one round: ours is the row measured first, alone; llama.cpp had one untimed warm-up run before (its prefill: llama_cpp_first_prefill_s)",
+        ? "prefill and tokens/s are medians over the rounds, ratios the median of each round's ratio; each round interleaves the two generations pass by pass; each side had one untimed warm-up run before (llama.cpp's, alone: llama_cpp_first_prefill_s, llama_cpp_first_decode_tokens_per_s), and ours an untimed prefill after llama.cpp's, right before round 1"
+        : "one round: ours is the row measured first, alone; llama.cpp had one untimed warm-up run before (llama_cpp_first_prefill_s, llama_cpp_first_decode_tokens_per_s)",
     round_results: pairs.map((p) => ({
       ours_prefill_s: p.ours.prefill_s,
       ours_decode_tokens_per_s: p.ours.decode_tokens_per_s,

@@ -231,6 +231,7 @@ describe("npm run bench -- phi2 --vs llama.cpp (node-llama-cpp, when installed)"
       const ratios = j.round_results.map((x: { ours_decode_tokens_per_s: number; llama_cpp_decode_tokens_per_s: number }) => x.ours_decode_tokens_per_s / x.llama_cpp_decode_tokens_per_s);
       expect(j.ratio_decode).toBeCloseTo((ratios[0] + ratios[1]) / 2, 12); // the median of two
       expect(j.llama_cpp_first_prefill_s).toBeGreaterThan(0);
+      expect(j.llama_cpp_first_decode_tokens_per_s).toBeGreaterThan(0); // its warm-up, alone, as long as a round
       expect(j.same_greedy_ids).toBeGreaterThan(0); // the same weights: at least the first id agrees
       // each round interleaves the two generations: 3 decode steps of each, compared in pairs
       expect(j.paired_steps).toBe(6);

@@ -17,9 +17,20 @@ const FIXTURE = path.join(__dirname, "fixtures", "tiny-phi");
 const PROMPT = [50256, 464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290];
 let dir: string; // a copy of the fixture (its files' times change in a test)
 
+/** Layer 0's fc1 in the copy gets a half of 100 and a subnormal: too large to be held × 2^10 (compute.ts), it keeps subnormal lists. */
+const LISTS_WEIGHT = "model.layers.0.mlp.fc1.weight";
+
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "phi2-image-"));
   for (const f of fs.readdirSync(FIXTURE)) fs.copyFileSync(path.join(FIXTURE, f), path.join(dir, f));
+  const shard = path.join(dir, "model-00001-of-00002.safetensors");
+  const b = fs.readFileSync(shard);
+  const n = Number(b.readBigUInt64LE(0));
+  const t = (JSON.parse(b.toString("utf8", 8, 8 + n)) as Record<string, { dtype: string; data_offsets: [number, number] }>)[LISTS_WEIGHT];
+  expect(t.dtype).toBe("F16");
+  b.writeUInt16LE(0x5640, 8 + n + t.data_offsets[0]); // 100
+  b.writeUInt16LE(0x0001, 8 + n + t.data_offsets[0] + 2); // 2^-24
+  fs.writeFileSync(shard, b);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -62,9 +73,11 @@ describe.each<HoldDtype>(["stored", "Q8_0", "F32"])("hold %s", (hold) => {
   });
 });
 
-test("the fp16 image carries subnormal lists (so the test above covers them)", () => {
+test("the fp16 image holds weights scaled × 2^10 and one with subnormal lists (so the test above covers both)", () => {
   const h = header(path.join(dir, "model-stored.phi2img"));
-  expect(h.weights.filter((w) => w.sparse).length).toBeGreaterThan(0);
+  const lists = h.weights.filter((w) => w.sparse);
+  expect(lists.map((w) => [w.name, w.scaleExp ?? 0])).toEqual([[LISTS_WEIGHT, 0]]);
+  expect(h.weights.filter((w) => w.held === "F16" && w.scaleExp === 10).length).toBeGreaterThan(4);
   expect(h.weights.filter((w) => w.held === "F16" && w.tiled).length).toBeGreaterThan(0);
 });
 
@@ -121,6 +134,22 @@ describe("refused, with the file's name and why", () => {
       b.writeUInt32LE(w.cols, w.sparse!.colIdx[0]);
     });
     await expect(run({ image: f })).rejects.toThrow(/index\.phi2img: .*column index \d+ outside its \d+ columns/);
+  });
+
+  test("a scale exponent out of range", async () => {
+    const edit = (name: string, change: (h: ImageHeader) => void) =>
+      damaged(name, (b) => {
+        const n = b.readUInt32LE(8);
+        const h = JSON.parse(b.toString("utf8", 12, 12 + n)) as ImageHeader;
+        change(h);
+        const text = Buffer.from(JSON.stringify(h).padEnd(n, " "));
+        expect(text.length).toBe(n);
+        text.copy(b, 12);
+      });
+    const f = edit("exp.phi2img", (h) => void (h.weights.find((w) => w.scaleExp)!.scaleExp = 11));
+    await expect(run({ image: f })).rejects.toThrow(/exp\.phi2img: weight \d+ .*scaleExp 11 on a F16 weight \(an fp16 weight's is an integer 0…10\)/);
+    const g = edit("neg.phi2img", (h) => void (h.weights.find((w) => w.scaleExp)!.scaleExp = -1)); // (the header's length unchanged)
+    await expect(run({ image: g })).rejects.toThrow(/neg\.phi2img: weight \d+ .*scaleExp -1 on a F16 weight/);
   });
 
   test("a subnormal left in the matrix, where an image holds none", async () => {

@@ -15,6 +15,7 @@ import { q8Panels } from "../lib/phi2/kernels/compute";
 import { fillRandomBF16, fillRandomF16, fillRandomF32 } from "../lib/phi2/random";
 import { createWasmMatmul, measureReadBandwidth } from "../lib/phi2/kernels";
 import { Arena, kernelModule, MAX_COLS, PAGE, SCRATCH_BYTES } from "../lib/phi2/kernels/wasm";
+import { readImage } from "../lib/phi2/kernels/image";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "phi2-kernels-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -91,9 +92,47 @@ describe("fp16 → fp32 in wasm (bit operations)", () => {
     const h = arena.u16(src, 65536);
     for (let i = 0; i < 65536; i++) h[i] = i;
     expect(arena.k.f16CountSubnormals(src, 65536)).toBe(2 * 1023);
-    expect(arena.k.f16AllFinite(src, 65536)).toBe(0);
-    expect(arena.k.f16AllFinite(src, 0x7c00)).toBe(1);
-    expect(arena.k.f16AllFinite(src, 0x7c01)).toBe(0);
+    // the largest |h|: inf/NaN iff ≥ 0x7c00; over 8-lane chunks and the tail alike
+    expect(arena.k.f16MaxAbs(src, 65536)).toBe(0x7fff);
+    expect(arena.k.f16MaxAbs(src, 0x7c00)).toBe(0x7bff);
+    expect(arena.k.f16MaxAbs(src, 0x7c01)).toBe(0x7c00);
+    expect(arena.k.f16MaxAbs(src + 2 * 0x8000, 0x5401)).toBe(0x5400); // negative halves: |h|
+    expect(arena.k.f16MaxAbs(src, 0)).toBe(0);
+    for (let lane = 0; lane < 16; lane++) {
+      const at = arena.alloc(2 * 21);
+      const v = arena.u16(at, 21);
+      v.fill(0x3c00);
+      v[lane] = 0xd3ff; // -63.97 in lane `lane` of the first two chunks
+      expect(arena.k.f16MaxAbs(at, 21)).toBe(0x53ff);
+    }
+  });
+
+  test("f16ScalePow2 multiplies halves by 2^k exactly: every pattern it may scale, in 8-lane chunks and the tail", () => {
+    const arena = new Arena(kernelModule());
+    for (const k of [10, 3]) {
+      // every finite |h| whose exponent field + k stays ≤ 30, both signs, in an order that mixes subnormals into most chunks
+      const ok: number[] = [];
+      const top = ((30 - k) << 10) | 0x3ff;
+      for (let i = 0; i <= top; i++) ok.push(i, i | 0x8000);
+      const r = rng(k);
+      for (let i = ok.length - 1; i > 0; i--) {
+        const j = Math.floor(r() * (i + 1));
+        [ok[i], ok[j]] = [ok[j], ok[i]];
+      }
+      const n = ok.length + 3; // a tail of 3 … 
+      const at = arena.alloc(2 * n);
+      const h = arena.u16(at, n);
+      h.set(ok);
+      h.set([0x0001, 0x83ff, 0x0000], ok.length); // … of subnormals and a zero
+      const before = Array.from(h, halfToFloat);
+      arena.k.f16ScalePow2(at, n, k);
+      let wrong = 0;
+      for (let i = 0; i < n; i++) if (!Object.is(halfToFloat(h[i]), before[i] * 2 ** k)) wrong++;
+      expect(wrong).toBe(0);
+      const sub = Array.from(h).filter((b) => (b & 0x7c00) === 0 && (b & 0x3ff) !== 0).length;
+      if (k === 10) expect(sub).toBe(0); // 2^10 leaves no subnormal
+      else expect(sub).toBeGreaterThan(0); // 2^3 leaves the smallest ones
+    }
   });
 
   test("tiled fp16: tileF16 puts each half where the layout says, and subnormals leave it as they leave row-major", () => {
@@ -216,17 +255,68 @@ describe("wasm backend against scalar references", () => {
     }
   }
 
-  test("F16 with many subnormal weights (sparse path), and with |x| ≥ 65536 (exact path); row-major and tiled", async () => {
-    for (const [rows, cols] of [[45, 77], [44, 80]]) {
-      const spec: WeightSpec = { name: "tiny", dtype: "F16", rows, cols, source: { kind: "random", seed: 3, scale: 2e-4 } };
-      const W = weightToF32(spec);
-      const sub = W.filter((v) => v !== 0 && Math.abs(v) < 2 ** -14).length;
-      expect(sub).toBeGreaterThan(rows * cols * 0.1); // the case is really exercised
-      const h = await wasm.addWeight(spec);
-      for (const [T, amp] of [[1, 1], [1, 1e6], [10, 1], [10, 1e6]]) {
-        const x = randomX(T, cols, 9, amp);
-        expectClose(await wasm.matmul(h, x, T), reference(W, rows, cols, x, T));
+  /** How the backend holds each weight, read from a weight image it saves: fp16 scaled by 2^scaleExp, or with subnormal lists. */
+  const heldForms = async (be: MatmulBackend) => {
+    const f = path.join(tmp, `forms-${Math.random()}.phi2img`);
+    await be.saveImage!(f, "test");
+    const forms = readImage(f).header.weights.map((w) => ({ name: w.name, scaleExp: w.scaleExp ?? 0, lists: w.sparse?.total ?? 0 }));
+    fs.rmSync(f);
+    return forms;
+  };
+
+  test("F16 with many subnormal weights: held × 2^10 (no lists), or with a half ≥ 64 kept with lists; |x| large enough for the exact path; row-major and tiled", async () => {
+    const be = await createWasmMatmul({ threads: 3 });
+    try {
+      for (const [rows, cols] of [[45, 77], [44, 80]]) {
+        const bits = fillRandomF16(new Uint16Array(rows * cols), 3, 2e-4);
+        const W0 = decodeToF32(new Uint8Array(bits.buffer), "F16");
+        const sub = W0.filter((v) => v !== 0 && Math.abs(v) < 2 ** -14).length;
+        expect(sub).toBeGreaterThan(rows * cols * 0.1); // the case is really exercised
+        const big = Uint16Array.from(bits);
+        big[rows * cols - 5] = 0x5640; // 100: too large to scale by 2^10 in fp16
+        for (const [name, b] of [["scaled", bits], ["lists", big]] as const) {
+          const bytes = new Uint8Array(b.buffer);
+          const W = decodeToF32(bytes, "F16");
+          const h = await be.addWeight({ name: `${name}-${rows}`, dtype: "F16", rows, cols, source: { kind: "bytes", bytes: bytes.slice() } });
+          // x beyond 2^16 (unscaled) or 2^26 (scaled) takes the exact path: x · 2^(112 − scaleExp) would overflow float32
+          for (const [T, amp] of [[1, 1], [1, 1e6], [1, 1e9], [10, 1], [10, 1e6], [10, 1e9]]) {
+            const x = randomX(T, cols, 9, amp);
+            expectClose(await be.matmul(h, x, T), reference(W, rows, cols, x, T));
+          }
+        }
       }
+      const forms = await heldForms(be);
+      expect(forms.filter((w) => w.name.startsWith("scaled"))).toEqual([expect.objectContaining({ scaleExp: 10, lists: 0 }), expect.objectContaining({ scaleExp: 10, lists: 0 })]);
+      for (const w of forms.filter((w) => w.name.startsWith("lists"))) {
+        expect(w.scaleExp).toBe(0);
+        expect(w.lists).toBeGreaterThan(0);
+      }
+    } finally {
+      await be.close();
+    }
+  });
+
+  test("every fp16 value the load may scale, through the scaled kernels, is exact (one-hot x; fast and exact path)", async () => {
+    // all finite |h| ≤ 0x53ff (< 64), both signs, as a [10752, 8] matrix (tiled): held × 2^10; x = c · e_j picks column j
+    const vals: number[] = [];
+    for (let i = 0; i <= 0x53ff; i++) vals.push(i, i | 0x8000);
+    const rows = vals.length / 8, cols = 8;
+    const be = await createWasmMatmul({ threads: 2 });
+    try {
+      const h = await be.addWeight({ name: "scalable", dtype: "F16", rows, cols, source: { kind: "bytes", bytes: new Uint8Array(new Uint16Array(vals).buffer) } });
+      expect((await heldForms(be))[0]).toMatchObject({ scaleExp: 10, lists: 0 });
+      let mismatches = 0;
+      for (const c of [1, 2 ** 30]) { // 2^30 > 2^26: the exact path, then scaled back by 2^-10
+        for (let j = 0; j < cols; j++) {
+          const x = new Float32Array(cols);
+          x[j] = c;
+          const y = await be.matmul(h, x, 1);
+          for (let r = 0; r < rows; r++) if (y[r] !== halfToFloat(vals[r * cols + j]) * c) mismatches++; // (-0 + 0 sums are +0)
+        }
+      }
+      expect(mismatches).toBe(0);
+    } finally {
+      await be.close();
     }
   });
 
@@ -594,14 +684,20 @@ test("matmulMany: several products in one wake-up (mixed dtypes, shapes and aren
 
 test("weights spread over several wasm memories (phi-2's 5.6 GB needs two)", async () => {
   // arenas with 2 MiB for weights hold three 600 KB matrices each; the subnormal-heavy
-  // one (#5) then leaves no room for its sparse lists and is moved to a new arena
+  // one (#5, with one half of 100: not scaled, compute.ts) then leaves no room for its
+  // sparse lists and is moved to a new arena
   const maxArenaBytes = Math.ceil((PAGE + 2 * SCRATCH_BYTES + 2 ** 21) / PAGE) * PAGE;
   const be = await createWasmMatmul({ threads: 2, maxArenaBytes });
   try {
     const specs: WeightSpec[] = [];
     for (let i = 0; i < 8; i++) {
-      const scale = i === 5 ? 3e-4 : 1; // 5: most weights subnormal
-      specs.push({ name: `w${i}`, dtype: "F16", rows: 300, cols: 1000, source: { kind: "random", seed: 100 + i, scale } });
+      if (i === 5) {
+        const bits = fillRandomF16(new Uint16Array(300 * 1000), 105, 3e-4); // most weights subnormal
+        bits[1234] = 0x5640;
+        specs.push({ name: `w${i}`, dtype: "F16", rows: 300, cols: 1000, source: { kind: "bytes", bytes: new Uint8Array(bits.buffer) } });
+      } else {
+        specs.push({ name: `w${i}`, dtype: "F16", rows: 300, cols: 1000, source: { kind: "random", seed: 100 + i, scale: 1 } });
+      }
     }
     const handles = [];
     for (const spec of specs) handles.push(await be.addWeight(spec));

@@ -8,13 +8,27 @@ import * as fs from "node:fs";
 import { Arena, MAX_COLS, XCAP, YCAP } from "./wasm";
 import { Q8_BLOCK } from "../matmul";
 import { DTYPE_BYTES } from "../dtypes";
-import { Ctrl, type FillMessage, type WeightMeta } from "./protocol";
+import { Ctrl, type FillMessage, type Filled, type WeightMeta } from "./protocol";
 import type { Prefaulter } from "./prefault";
 
 /** Bytes of one block of a tiled Q8_0 group: the 4 rows' scales (float32), then their 4 × 32 int8 (assembly/tiled.ts). */
 const Q8_GROUP_BLOCK_BYTES = 16 + 4 * 32;
 const BYTES = { ...DTYPE_BYTES, Q8_0: 1 } as const; // as held; Q8_0: the int8 part (its scales apart)
 const TWO_POW_112 = 2 ** 112;
+
+// fp16 subnormals without a sparse pass. A subnormal half becomes a denormal float32 in
+// the kernels' raw form, and a multiply with one is slow (assembly/matvec.ts); they used
+// to be moved out to sparse lists, added back by a pass after each product (about 9.5 ms
+// of each thread's 172–190 ms fp16 decode step, timed on phi-2 shapes). Multiplied by
+// 2^10, every subnormal half is normal, exactly, and so is every other half while none
+// is 64 or more (exponent field ≤ 20, which trained weights are far below). So at load an
+// fp16 matrix with subnormals and such a range is held × 2^10 (f16ScalePow2), and x' is
+// scaled by 2^(112 − 10) instead of 2^112: each product w·x, each sum, the same floats as
+// before, only the subnormals now summed inside the kernel rather than after it. A matrix
+// with a half of 64 or more, or inf/NaN, keeps the lists.
+export const F16_SCALE_EXP = 10;
+/** The largest |h| (bits) that F16_SCALE_EXP may scale: exponent field 20, all mantissa bits. */
+export const F16_SCALABLE_MAX = 0x53ff;
 const READ_CHUNK = 1 << 30; // one readSync reads at most 2 GB
 const BOUNCE_BYTES = 1 << 20; // file reads pass through this much of the thread's scratch (see fillStored)
 // Widest column panel of a Q8_0 matrix: one kernel pass keeps x (int16, 2 bytes a
@@ -69,6 +83,8 @@ export function readAt(fd: number, dst: Uint8Array, offset: number, file: string
 
 /** A fill from the model's values (read, copied or generated), not from an image's held bytes. */
 type ValueFill = FillMessage & { source: Exclude<FillMessage["source"], { kind: "image" }> };
+
+const NOT_F16: Filled = { finite: true, count: 0, maxAbs: 0 };
 
 /** One product of a MATMUL command, cut into work items [token block, row block]. */
 interface Part {
@@ -165,14 +181,14 @@ export class ComputeThread {
    * generated), is scanned there while in cache (inf/NaN, subnormals per row), and is
    * tiled into place: the weight's memory is written once.
    */
-  private fillTiledF16(m: ValueFill, fd: number): { finite: boolean; count: number } {
+  private fillTiledF16(m: ValueFill, fd: number): Filled {
     const arena = this.arenas[m.arena];
     const k = arena.k;
     const { XIN, XP } = arena.scratch(this.slot);
     const rowBytes = 2 * m.cols;
     const chunk = 4 * Math.max(1, Math.floor(BOUNCE_BYTES / (4 * rowBytes))); // rows per chunk: ≤ 1 MB of halves in XP (and XCAP floats in XIN)
     const s = m.source;
-    let finite = true, count = 0;
+    let maxAbs = 0, count = 0;
     for (let r = m.r0; r < m.r1; r += chunk) {
       const rows = Math.min(chunk, m.r1 - r);
       const n = rows * m.cols;
@@ -182,11 +198,11 @@ export class ComputeThread {
         k.randomF32(XIN, n, s.seed, r * m.cols, s.scale); // random.ts's values, rounded to fp16
         k.f32ToF16(XIN, XP, n);
       }
-      finite &&= k.f16AllFinite(XP, n) === 1;
+      maxAbs = Math.max(maxAbs, k.f16MaxAbs(XP, n));
       count += k.f16CountSubnormalsPerRow(XP, rows, m.cols, m.counts + 4 * r);
       k.tileF16(XP, m.ptr + r * rowBytes, rows, m.cols);
     }
-    return { finite, count };
+    return { finite: maxAbs < 0x7c00, count, maxAbs };
   }
 
   /** The byte ranges rows [r0, r1) of a weight take as held: tiled Q8_0 one per panel; row-major Q8_0 its int8, then its scales. */
@@ -205,11 +221,11 @@ export class ComputeThread {
   }
 
   /**
-   * Rows [r0, r1) of a weight into its place; F16: per-row subnormal counts, and whether
-   * all are finite. Whatever the path: a bytes source is checked, the rows' memory is
+   * Rows [r0, r1) of a weight into its place; F16: per-row subnormal counts, the largest
+   * |h|, and whether all are finite. Whatever the path: a bytes source is checked, the rows' memory is
    * mapped before any byte lands in it (prefault.ts), and a file is opened once.
    */
-  fill(m: FillMessage): { finite: boolean; count: number } {
+  fill(m: FillMessage): Filled {
     if (m.cols > MAX_COLS) throw new Error(`${m.name}: ${m.cols} columns, the kernels support at most ${MAX_COLS}`);
     const s = m.source;
     const sourceBytes = (m.r1 - m.r0) * m.cols * BYTES[m.dtype];
@@ -222,7 +238,7 @@ export class ComputeThread {
     try {
       if (m.held !== m.dtype) {
         this.fillConverted(v, fd);
-        return { finite: true, count: 0 };
+        return NOT_F16;
       }
       return m.dtype === "F16" && m.tiled ? this.fillTiledF16(v, fd) : this.fillStored(v, fd);
     } finally {
@@ -236,7 +252,7 @@ export class ComputeThread {
    * memory cost 5 s/GB and the first access after it another 2.2 s/GB, while through a
    * bounce buffer the whole came to 5.1 s/GB.
    */
-  private fillStored(m: ValueFill, fd: number): { finite: boolean; count: number } {
+  private fillStored(m: ValueFill, fd: number): Filled {
     const arena = this.arenas[m.arena];
     const rows = m.r1 - m.r0;
     const n = rows * m.cols;
@@ -259,11 +275,9 @@ export class ComputeThread {
         round(XIN, dst + 2 * i, count);
       }
     }
-    if (m.dtype !== "F16") return { finite: true, count: 0 };
-    return {
-      finite: arena.k.f16AllFinite(dst, n) === 1,
-      count: arena.k.f16CountSubnormalsPerRow(dst, rows, m.cols, m.counts + 4 * m.r0),
-    };
+    if (m.dtype !== "F16") return NOT_F16;
+    const maxAbs = arena.k.f16MaxAbs(dst, n);
+    return { finite: maxAbs < 0x7c00, count: arena.k.f16CountSubnormalsPerRow(dst, rows, m.cols, m.counts + 4 * m.r0), maxAbs };
   }
 
   /** bytes of the open file `fd` at `offset` into the arena at dst, through a ~1 MB bounce buffer in this thread's scratch (see fillStored). */
@@ -283,7 +297,7 @@ export class ComputeThread {
    * scanned, as any source is: inf/NaN (the fast kernel is for finite weights), and the
    * subnormals the image's lists should hold instead (count: there should be none).
    */
-  private fillFromImage(m: FillMessage, s: Extract<FillMessage["source"], { kind: "image" }>): { finite: boolean; count: number } {
+  private fillFromImage(m: FillMessage, s: Extract<FillMessage["source"], { kind: "image" }>): Filled {
     const arena = this.arenas[m.arena];
     // the matrix's ranges (row-major Q8_0's scales are a section of their own, read by the main thread)
     const ranges = m.held === "Q8_0" && !m.tiled ? this.heldRanges(m).slice(0, 1) : this.heldRanges(m);
@@ -298,20 +312,21 @@ export class ComputeThread {
         fs.closeSync(fd);
       }
     }
-    if (m.held !== "F16") return { finite: true, count: 0 };
-    let finite = true, count = 0;
+    if (m.held !== "F16") return NOT_F16;
+    let maxAbs = 0, count = 0;
     const { TMP } = arena.scratch(this.slot);
     for (const [ptr, bytes] of ranges) {
-      finite &&= arena.k.f16AllFinite(ptr, bytes / 2) === 1;
+      maxAbs = Math.max(maxAbs, arena.k.f16MaxAbs(ptr, bytes / 2));
       count += arena.k.f16CountSubnormalsPerRow(ptr, 1, bytes / 2, TMP); // all of it as one row
     }
-    return { finite, count };
+    return { finite: maxAbs < 0x7c00, count, maxAbs };
   }
 
-  /** Rows [r0, r1) of a filled fp16 weight: its subnormals out to the sparse lists (see matvec.ts). */
+  /** Rows [r0, r1) of a filled fp16 weight: scaled by 2^scaleExp (see F16_SCALE_EXP), or its subnormals out to the sparse lists (see matvec.ts). */
   finishRows(w: WeightMeta, r0: number, r1: number): void {
-    if (!w.sparse) return;
     const k = this.arenas[w.arena].k;
+    if (w.scaleExp) k.f16ScalePow2(w.ptr + r0 * w.cols * 2, (r1 - r0) * w.cols, w.scaleExp);
+    if (!w.sparse) return;
     const extract = w.tiled ? k.f16ExtractSubnormalsTiled : k.f16ExtractSubnormalsAt;
     extract(w.ptr + r0 * w.cols * 2, r1 - r0, w.cols, w.sparse.rowStart + 4 * r0, w.sparse.colIdx, w.sparse.vals);
   }
@@ -371,11 +386,11 @@ export class ComputeThread {
         } else if (w.dtype === "Q8_0") {
           k.quantizeX(XIN, nt, cols, XP, XP + 2 * nt * cols); // int16 x, then its block scales
         } else if (w.dtype !== "F32") {
-          // raw fp16 (value · 2^-112) times x · 2^112: the tiled kernels and the T = 1 row-major one
+          // raw fp16 (value · 2^-112, held × 2^scaleExp) times x · 2^(112 − scaleExp): the tiled kernels and the T = 1 row-major one
           fast = w.dtype === "F16" && w.finite && (nt === 1 || w.tiled);
-          const maxAbs = k.prepX(XIN, XP, nt, cols, 1, fast ? TWO_POW_112 : 1);
-          if (fast && !(maxAbs < 65536)) {
-            fast = false; // x · 2^112 would overflow float32: take the exact path
+          const maxAbs = k.prepX(XIN, XP, nt, cols, 1, fast ? TWO_POW_112 / 2 ** w.scaleExp : 1);
+          if (fast && !(maxAbs < 2 ** (16 + w.scaleExp))) {
+            fast = false; // x' would overflow float32: take the exact path
             k.prepX(XIN, XP, nt, cols, 1, 1);
           }
         }
@@ -405,6 +420,11 @@ export class ComputeThread {
         k.f32Matmul(wp, XIN, Y, m, cols, nt, m);
       } else {
         k.halfMatmul(wp, XP, Y, m, cols, nt, m, TMP, w.dtype === "BF16" ? 1 : 0);
+      }
+      if (!fast && w.scaleExp) {
+        // the exact paths multiplied the held values (× 2^scaleExp) by x itself: scaled back, exactly (a power of two)
+        const y = arena.f32(Y, nt * m);
+        for (let i = 0; i < y.length; i++) y[i] *= 2 ** -w.scaleExp;
       }
       if (w.sparse) k.sparseAdd(Y, i0, m, w.sparse.rowStart, w.sparse.colIdx, w.sparse.vals, XIN, cols, nt, m);
       if (w.bias || w.gelu) k.biasAct(Y, w.bias && w.bias + 4 * i0, m, nt, w.gelu ? 1 : 0); // on these rows, while they are in cache

@@ -1,5 +1,5 @@
 // A weight image: every weight exactly as the kernels hold it (tiled fp16 with its
-// subnormals moved out, tiled Q8_0 with its scales, …), saved after one load so that
+// held × 2^10 or its subnormals moved out, tiled Q8_0 with its scales, …), saved after one load so that
 // the next load skips the work of converting the model: it reads the held bytes
 // straight into place (the compute threads, each its rows), or maps them.
 //
@@ -64,6 +64,8 @@ export interface ImageWeight {
   scales?: Section;
   /** fp16 subnormals (matvec.ts): row starts [rows + 1], column indices and values [total]. */
   sparse?: { total: number; rowStart: Section; colIdx: Section; vals: Section };
+  /** fp16 held × 2^scaleExp, so that no value is subnormal (compute.ts: F16_SCALE_EXP); absent: 0. */
+  scaleExp?: number;
 }
 
 export interface ImageHeader {
@@ -141,6 +143,9 @@ export function readImage(file: string): WeightImage {
       if (w.held === "Q8_0" && w.cols % 32) throw new ImageError(file, `${what}: Q8_0 with ${w.cols} columns (not a multiple of 32)`);
       checkSection(w.dense, denseBytes(w.held, w.rows, w.cols, w.tiled), `${what} matrix`, true);
       if (w.held === "Q8_0" && !w.tiled) checkSection(w.scales, (4 * w.rows * w.cols) / 32, `${what} scales`, false);
+      if (w.scaleExp !== undefined && (w.held !== "F16" || !Number.isInteger(w.scaleExp) || w.scaleExp < 0 || w.scaleExp > 10)) {
+        throw new ImageError(file, `${what}: scaleExp ${JSON.stringify(w.scaleExp)} on a ${w.held} weight (an fp16 weight's is an integer 0…10)`);
+      }
       if (w.sparse !== undefined) {
         const s = w.sparse;
         if (w.held !== "F16" || !isCount(s?.total, w.rows * w.cols)) throw new ImageError(file, `${what}: subnormal lists on a ${w.held} weight, or a bad count`);

@@ -28,7 +28,7 @@ import { Worker } from "node:worker_threads";
 import { checkEpilogue, Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
 import { Ctrl, ERROR_SLOT, MAX_CALLS, Op, type FillMessage, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, relaxedModule, wasmPath, type WasmModule } from "./wasm";
-import { ComputeThread, q8Panels, readAt } from "./compute";
+import { ComputeThread, F16_SCALABLE_MAX, F16_SCALE_EXP, q8Panels, readAt } from "./compute";
 import { libcMadvise, Prefaulter } from "./prefault";
 import { denseBytes, ImageError, mapInto, OS_PAGE, pageUp, readImage, writeImage, type WeightImage } from "./image";
 import { DTYPE_BYTES } from "../dtypes";
@@ -220,7 +220,7 @@ class WasmMatmul implements MatmulBackend {
     );
   }
 
-  /** Announce a filled weight to every thread (each first moves its rows' fp16 subnormals to the lists, if `extract`); its handle. */
+  /** Announce a filled weight to every thread (each first scales its fp16 rows or moves their subnormals to the lists, if `extract`); its handle. */
   private async register(meta: WeightMeta, extract: boolean, saved: { name: string; dense: number; scaleBytes: number; sparseTotal: number }): Promise<number> {
     const handle = this.weights.length;
     const me = this.threads - 1;
@@ -233,7 +233,7 @@ class WasmMatmul implements MatmulBackend {
         const [r0, r1] = this.slice(me, meta.rows);
         if (extract) this.self.finishRows(meta, r0, r1);
         this.self.weights.set(handle, meta);
-        return { type: "done", id: 0, finite: true, count: 0 };
+        return { type: "done", id: 0, finite: true, count: 0, maxAbs: 0 };
       },
     );
     this.weights.push({ ...meta, ...saved });
@@ -280,11 +280,14 @@ class WasmMatmul implements MatmulBackend {
         }
         return { src: { kind: "random", seed: source.seed, scale: source.scale } };
       });
-      const finite = filled.every((r) => r.type === "done" && r.finite);
-      const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite, tiled, panels, bias, gelu: spec.activation === "gelu_new" };
-
-      // 2. fp16 subnormals: per-row counts → row starts, room for the sparse lists, then the workers move them there
-      const total = filled.reduce((s, r) => s + (r.type === "done" ? r.count : 0), 0);
+      const done = filled.flatMap((r) => (r.type === "done" ? [r] : []));
+      const finite = done.every((r) => r.finite);
+      const subnormals = done.reduce((s, r) => s + r.count, 0);
+      // 2. fp16 subnormals: the matrix held × 2^F16_SCALE_EXP where its range allows (compute.ts), then none is left;
+      const scaleExp = f16 && subnormals > 0 && Math.max(...done.map((r) => r.maxAbs)) <= F16_SCALABLE_MAX ? F16_SCALE_EXP : 0;
+      const total = scaleExp ? 0 : subnormals;
+      const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite, tiled, panels, bias, gelu: spec.activation === "gelu_new", scaleExp };
+      // else per-row counts → row starts, room for the sparse lists, then the workers move them there
       if (f16 && total > 0) {
         const sparseBytes = 8 * total + 64;
         if (arena.free() < sparseBytes) {
@@ -310,7 +313,7 @@ class WasmMatmul implements MatmulBackend {
         starts[rows] = k;
         meta.sparse = { rowStart, colIdx: arena.alloc(4 * total), vals: arena.alloc(4 * total) };
       }
-      return this.register(meta, true, { name: spec.name, dense: tiled ? bytes + scaleBytes : bytes, scaleBytes: tiled ? 0 : scaleBytes, sparseTotal: f16 ? total : 0 });
+      return this.register(meta, true, { name: spec.name, dense: tiled ? bytes + scaleBytes : bytes, scaleBytes: tiled ? 0 : scaleBytes, sparseTotal: total });
     });
   }
 
@@ -369,9 +372,9 @@ class WasmMatmul implements MatmulBackend {
       src: { kind: "image", file: image.file, offset: e.dense[0], mapped },
     }));
     const left = filled.reduce((s, r) => s + (r.type === "done" ? r.count : 0), 0);
-    if (left) throw new ImageError(image.file, `${e.name}: ${left} subnormal fp16 values in its matrix, where an image holds none (they belong in its lists)`);
+    if (left) throw new ImageError(image.file, `${e.name}: ${left} subnormal fp16 values in its matrix, where an image holds none (they belong in its lists, or are scaled out)`);
     const finite = filled.every((r) => r.type === "done" && r.finite);
-    const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite, tiled, panels, bias, gelu: spec.activation === "gelu_new", ...(sparse && { sparse }) };
+    const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite, tiled, panels, bias, gelu: spec.activation === "gelu_new", scaleExp: e.scaleExp ?? 0, ...(sparse && { sparse }) };
     return this.register(meta, false, { name: spec.name, dense, scaleBytes, sparseTotal: total });
   }
 
@@ -399,7 +402,7 @@ class WasmMatmul implements MatmulBackend {
         const a = this.arenas[w.arena];
         const { rows, cols, tiled, panels } = w;
         return {
-          entry: { name: w.name, held: w.dtype, rows, cols, tiled, panels, sparseTotal: w.sparseTotal },
+          entry: { name: w.name, held: w.dtype, rows, cols, tiled, panels, sparseTotal: w.sparseTotal, ...(w.scaleExp && { scaleExp: w.scaleExp }) },
           dense: a.u8(w.ptr, w.dense),
           scales: w.scaleBytes ? a.u8(w.scales, w.scaleBytes) : undefined,
           sparse: w.sparse && { rowStart: a.u8(w.sparse.rowStart, 4 * (rows + 1)), colIdx: a.u8(w.sparse.colIdx, 4 * w.sparseTotal), vals: a.u8(w.sparse.vals, 4 * w.sparseTotal) },

@@ -67,6 +67,7 @@ export interface WeightMeta {
   tiled: boolean; // F16 or Q8_0 in the tiled layout (rows in groups of 4, interleaved: see assembly/tiled.ts)
   panels: number; // Q8_0: column panels, each its own [rows, cols/panels] matrix (see compute.ts); else 1
   sparse?: { rowStart: number; colIdx: number; vals: number }; // F16 subnormals (see matvec.ts)
+  scaleExp: number; // F16 held × 2^scaleExp (0, or F16_SCALE_EXP: then no subnormals and no lists; see compute.ts)
   bias: number; // float32 [rows] added to each product (0: none)
   gelu: boolean; // gelu_new after the bias (assembly/epilogue.ts)
 }
@@ -104,10 +105,17 @@ export interface FillMessage {
     | { kind: "image"; file: string; offset: number; mapped: boolean };
 }
 
+/** What filling a thread's rows found, for F16 held as F16 (else finite, none, 0): whether all are finite, how many subnormals, the largest |h| (bits). */
+export interface Filled {
+  finite: boolean;
+  count: number;
+  maxAbs: number;
+}
+
 /**
- * Register a filled weight. Each worker finishes its rows [r0, r1) first: moves their
- * fp16 subnormals into the sparse lists (if meta.sparse and extract; a weight image's
- * lists are filled already).
+ * Register a filled weight. Each worker finishes its rows [r0, r1) first (if extract; a
+ * weight image's rows are finished already): scales them by 2^meta.scaleExp, or moves
+ * their fp16 subnormals into the sparse lists (meta.sparse).
  */
 export interface RegisterMessage {
   type: "register";
@@ -129,5 +137,5 @@ export interface BuffersMessage {
 export type ToWorker = ArenaMessage | FillMessage | RegisterMessage | BuffersMessage;
 
 export type FromWorker =
-  | { type: "done"; id: number; finite: boolean; count: number }
+  | ({ type: "done"; id: number } & Filled)
   | { type: "error"; id: number; message: string };

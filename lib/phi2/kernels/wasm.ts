@@ -50,7 +50,8 @@ export const MAX_ARENA_BYTES = 65535 * PAGE;
 /** The exports of matvec.wasm; every pointer is a byte address in the arena's memory. */
 export interface KernelExports {
   f16ToF32(src: number, dst: number, n: number): void;
-  f16AllFinite(src: number, n: number): number;
+  f16MaxAbs(src: number, n: number): number;
+  f16ScalePow2(p: number, n: number, k: number): void;
   f16CountSubnormals(src: number, n: number): number;
   f16CountSubnormalsPerRow(w: number, rows: number, cols: number, counts: number): number;
   f16ExtractSubnormalsAt(w: number, rows: number, cols: number, rowStart: number, colIdx: number, vals: number): void;

@@ -62,7 +62,7 @@ function serve(): void {
 }
 
 port.on("message", (m: ToWorker) => {
-  let reply: FromWorker = { type: "done", id: m.id, finite: true, count: 0 };
+  let reply: FromWorker = { type: "done", id: m.id, finite: true, count: 0, maxAbs: 0 };
   try {
     if (m.type === "arena") {
       thread.arenas[m.index] = new Arena(kernels, { memory: m.memory, maxBytes: m.maxBytes, slots: init.threads, relaxed });

@@ -49,18 +49,22 @@ export function f16ToF32(src: usize, dst: usize, n: i32): void {
   for (let i = n8; i < n; i++) store<f32>(dst + (<usize>i << 2), halfToF32(load<u16>(src + (<usize>i << 1))));
 }
 
-/** 1 if no fp16 in [src, src + 2n) is inf or NaN (then the fast kernel is exact). */
-export function f16AllFinite(src: usize, n: i32): i32 {
+/**
+ * The largest |h| of the n fp16 at src, as bits (h & 0x7fff; 0 for n = 0): inf or NaN
+ * among them iff it is ≥ 0x7c00 (then the fast kernel does not apply), and the largest
+ * exponent, which says whether f16ScalePow2 may scale them (see below).
+ */
+export function f16MaxAbs(src: usize, n: i32): i32 {
   const n8 = n & ~7;
-  const mask = i16x8.splat(0x7c00);
-  let any = i16x8.splat(0);
-  for (let i = 0; i < n8; i += 8) {
-    const v = v128.and(v128.load(src + (<usize>i << 1)), mask);
-    any = v128.or(any, i16x8.eq(v, mask));
-  }
-  if (v128.any_true(any)) return 0;
-  for (let i = n8; i < n; i++) if ((load<u16>(src + (<usize>i << 1)) & 0x7c00) == 0x7c00) return 0;
-  return 1;
+  const mask = i16x8.splat(0x7fff);
+  let m = i16x8.splat(0);
+  for (let i = 0; i < n8; i += 8) m = i16x8.max_u(m, v128.and(v128.load(src + (<usize>i << 1)), mask));
+  m = i16x8.max_u(m, v128.shuffle<u16>(m, m, 4, 5, 6, 7, 0, 1, 2, 3)); // lanes folded: 8 → 4 → 2 → 1
+  m = i16x8.max_u(m, v128.shuffle<u16>(m, m, 2, 3, 0, 1, 2, 3, 0, 1));
+  m = i16x8.max_u(m, v128.shuffle<u16>(m, m, 1, 0, 1, 0, 1, 0, 1, 0));
+  let best = <u32>i16x8.extract_lane_u(m, 0);
+  for (let i = n8; i < n; i++) best = max(best, <u32>load<u16>(src + (<usize>i << 1)) & 0x7fff);
+  return <i32>best;
 }
 
 // ---- fp16 subnormals -----------------------------------------------------------
@@ -72,6 +76,8 @@ export function f16AllFinite(src: usize, n: i32): i32 {
 // the sparse lists below cost 3–8 % instead. So at load time the worker moves each matrix's
 // subnormals into a small sparse list (CSR) and zeroes them in the dense copy;
 // the kernels never meet a denormal and sparseAdd adds the rest back exactly.
+// Now most matrices need neither: held × 2^10 (f16ScalePow2 below; compute.ts says
+// when), no half is subnormal. The lists remain for a matrix with a half ≥ 64 or inf/NaN.
 
 // @ts-ignore: decorator
 @inline function isSubnormal16(h: u32): bool {
@@ -152,6 +158,42 @@ export function f16ExtractSubnormalsTiled(w: usize, rows: i32, cols: i32, rowSta
       }
     }
   }
+}
+
+/**
+ * Multiply the n fp16 at p by 2^k in place, exactly. The caller has checked that no
+ * exponent overflows (f16MaxAbs ≤ F16_SCALABLE_MAX for k = F16_SCALE_EXP) and that none
+ * is inf or NaN. A normal half's exponent field grows by k; a subnormal m · 2^-24 becomes
+ * m · 2^(k-24), normalized when that is ≥ 2^-14 (always, for k = 10), its bits shifted
+ * out all zero. Elementwise, so it serves row-major and tiled matrices alike.
+ */
+export function f16ScalePow2(p: usize, n: i32, k: i32): void {
+  const n8 = n & ~7;
+  const step = i16x8.splat(<i16>(k << 10));
+  for (let i = 0; i < n8; i += 8) {
+    const a = p + (<usize>i << 1);
+    const v = v128.load(a);
+    if (!v128.any_true(subnormalLanes(v))) {
+      // every lane normal or ±0: the exponent field of the nonzero ones grows by k (no carry into the sign: no overflow)
+      const nonzero = v128.not(i16x8.eq(v128.and(v, i16x8.splat(0x7fff)), i16x8.splat(0)));
+      v128.store(a, i16x8.add(v, v128.and(nonzero, step)));
+    } else {
+      for (let e = 0; e < 8; e++) store<u16>(a + (<usize>e << 1), scaleHalf(load<u16>(a + (<usize>e << 1)), k));
+    }
+  }
+  for (let i = n8; i < n; i++) store<u16>(p + (<usize>i << 1), scaleHalf(load<u16>(p + (<usize>i << 1)), k));
+}
+
+// @ts-ignore: decorator
+@inline function scaleHalf(h: u32, k: i32): u16 {
+  const sign = h & 0x8000;
+  const mag = h & 0x7fff;
+  if (mag == 0) return <u16>h;
+  if (mag >= 0x0400) return <u16>(h + (<u32>k << 10)); // normal
+  const v = mag << k; // the subnormal's mantissa · 2^k, in units of 2^-24
+  if (v < 0x0400) return <u16>(sign | v); // still subnormal
+  const top = 31 - clz(v); // its leading bit: 10 … 9 + k
+  return <u16>(sign | (<u32>(top - 9) << 10) | ((v >> (top - 10)) & 0x03ff));
 }
 
 /** y[t·yStride + i] += Σ_k vals[k] · x[t·cols + colIdx[k]] over row (row0 + i)'s entries; x natural order. */

@@ -23,9 +23,10 @@ const TWO_POW_112 = 2 ** 112;
 // 2^10, every subnormal half is normal, exactly, and so is every other half while none
 // is 64 or more (exponent field ≤ 20, which trained weights are far below). So at load an
 // fp16 matrix with subnormals and such a range is held × 2^10 (f16ScalePow2), and x' is
-// scaled by 2^(112 − 10) instead of 2^112: each product w·x, each sum, the same floats as
-// before, only the subnormals now summed inside the kernel rather than after it. A matrix
-// with a half of 64 or more, or inf/NaN, keeps the lists.
+// scaled by 2^(112 − 10) instead of 2^112: each product w·x is the same float as before,
+// and the subnormals' products are summed inside the kernel rather than after it (the
+// same additions in another order). A matrix with a half of 64 or more, or inf/NaN,
+// keeps the lists.
 export const F16_SCALE_EXP = 10;
 /** The largest |h| (bits) that F16_SCALE_EXP may scale: exponent field 20, all mantissa bits. */
 export const F16_SCALABLE_MAX = 0x53ff;
@@ -422,7 +423,7 @@ export class ComputeThread {
         k.halfMatmul(wp, XP, Y, m, cols, nt, m, TMP, w.dtype === "BF16" ? 1 : 0);
       }
       if (!fast && w.scaleExp) {
-        // the exact paths multiplied the held values (× 2^scaleExp) by x itself: scaled back, exactly (a power of two)
+        // the exact paths multiplied the held values (× 2^scaleExp) by x itself: scaled back (a power of two: exact while the sums are normal floats)
         const y = arena.f32(Y, nt * m);
         for (let i = 0; i < y.length; i++) y[i] *= 2 ** -w.scaleExp;
       }

@@ -119,11 +119,11 @@ describe("fp16 → fp32 in wasm (bit operations)", () => {
         const j = Math.floor(r() * (i + 1));
         [ok[i], ok[j]] = [ok[j], ok[i]];
       }
-      const n = ok.length + 3; // a tail of 3 … 
+      const n = ok.length + 3; // and a tail of 3 past the last whole chunk: two subnormals and a zero
       const at = arena.alloc(2 * n);
       const h = arena.u16(at, n);
       h.set(ok);
-      h.set([0x0001, 0x83ff, 0x0000], ok.length); // … of subnormals and a zero
+      h.set([0x0001, 0x83ff, 0x0000], ok.length);
       const before = Array.from(h, halfToFloat);
       arena.k.f16ScalePow2(at, n, k);
       let wrong = 0;
@@ -256,8 +256,9 @@ describe("wasm backend against scalar references", () => {
   }
 
   /** How the backend holds each weight, read from a weight image it saves: fp16 scaled by 2^scaleExp, or with subnormal lists. */
+  let saved = 0;
   const heldForms = async (be: MatmulBackend) => {
-    const f = path.join(tmp, `forms-${Math.random()}.phi2img`);
+    const f = path.join(tmp, `forms-${saved++}.phi2img`);
     await be.saveImage!(f, "test");
     const forms = readImage(f).header.weights.map((w) => ({ name: w.name, scaleExp: w.scaleExp ?? 0, lists: w.sparse?.total ?? 0 }));
     fs.rmSync(f);
@@ -277,7 +278,7 @@ describe("wasm backend against scalar references", () => {
         for (const [name, b] of [["scaled", bits], ["lists", big]] as const) {
           const bytes = new Uint8Array(b.buffer);
           const W = decodeToF32(bytes, "F16");
-          const h = await be.addWeight({ name: `${name}-${rows}`, dtype: "F16", rows, cols, source: { kind: "bytes", bytes: bytes.slice() } });
+          const h = await be.addWeight({ name: `${name}-${rows}`, dtype: "F16", rows, cols, source: { kind: "bytes", bytes } });
           // x beyond 2^16 (unscaled) or 2^26 (scaled) takes the exact path: x · 2^(112 − scaleExp) would overflow float32
           for (const [T, amp] of [[1, 1], [1, 1e6], [1, 1e9], [10, 1], [10, 1e6], [10, 1e9]]) {
             const x = randomX(T, cols, 9, amp);
@@ -297,7 +298,7 @@ describe("wasm backend against scalar references", () => {
   });
 
   test("every fp16 value the load may scale, through the scaled kernels, is exact (one-hot x; fast and exact path)", async () => {
-    // all finite |h| ≤ 0x53ff (< 64), both signs, as a [10752, 8] matrix (tiled): held × 2^10; x = c · e_j picks column j
+    // all finite |h| ≤ 0x53ff (< 64), both signs, as a [5376, 8] matrix (tiled): held × 2^10; x = c · e_j picks column j
     const vals: number[] = [];
     for (let i = 0; i <= 0x53ff; i++) vals.push(i, i | 0x8000);
     const rows = vals.length / 8, cols = 8;

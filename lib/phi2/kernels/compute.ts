@@ -21,15 +21,12 @@ const TWO_POW_112 = 2 ** 112;
 // to be moved out to sparse lists, added back by a pass after each product (about 9.5 ms
 // of each thread's 172–190 ms fp16 decode step, timed on phi-2 shapes). Multiplied by
 // 2^10, every subnormal half is normal, exactly, and so is every other half while none
-// is 64 or more (exponent field ≤ 20, which trained weights are far below). So at load an
+// is 64 or more (exponent field ≤ 20; trained weights are typically far below). So at load an
 // fp16 matrix with subnormals and such a range is held × 2^10 (f16ScalePow2), and x' is
 // scaled by 2^(112 − 10) instead of 2^112: each product w·x is the same float as before,
 // and the subnormals' products are summed inside the kernel rather than after it (the
 // same additions in another order). A matrix with a half of 64 or more, or inf/NaN,
-// keeps the lists.
-export const F16_SCALE_EXP = 10;
-/** The largest |h| (bits) that F16_SCALE_EXP may scale: exponent field 20, all mantissa bits. */
-export const F16_SCALABLE_MAX = 0x53ff;
+// keeps the lists. (F16_SCALE_EXP and F16_SCALABLE_MAX: protocol.ts.)
 const READ_CHUNK = 1 << 30; // one readSync reads at most 2 GB
 const BOUNCE_BYTES = 1 << 20; // file reads pass through this much of the thread's scratch (see fillStored)
 // Widest column panel of a Q8_0 matrix: one kernel pass keeps x (int16, 2 bytes a

@@ -38,7 +38,7 @@
 // lost page kill the process (SIGBUS), as with llama.cpp's mmap.
 
 import * as fs from "node:fs";
-import type { HeldDtype } from "./protocol";
+import { F16_SCALE_EXP, type HeldDtype } from "./protocol";
 import type { WasmMemory } from "./wasm";
 import type { Libc } from "./prefault";
 import { writeAtomically } from "../../write-atomic";
@@ -64,7 +64,7 @@ export interface ImageWeight {
   scales?: Section;
   /** fp16 subnormals (matvec.ts): row starts [rows + 1], column indices and values [total]. */
   sparse?: { total: number; rowStart: Section; colIdx: Section; vals: Section };
-  /** fp16 held × 2^scaleExp, so that no value is subnormal (compute.ts: F16_SCALE_EXP); absent: 0. */
+  /** fp16 held × 2^scaleExp, so that no value is subnormal (F16_SCALE_EXP; compute.ts says why); absent: 0. */
   scaleExp?: number;
 }
 
@@ -143,8 +143,8 @@ export function readImage(file: string): WeightImage {
       if (w.held === "Q8_0" && w.cols % 32) throw new ImageError(file, `${what}: Q8_0 with ${w.cols} columns (not a multiple of 32)`);
       checkSection(w.dense, denseBytes(w.held, w.rows, w.cols, w.tiled), `${what} matrix`, true);
       if (w.held === "Q8_0" && !w.tiled) checkSection(w.scales, (4 * w.rows * w.cols) / 32, `${what} scales`, false);
-      if (w.scaleExp !== undefined && (w.held !== "F16" || !Number.isInteger(w.scaleExp) || w.scaleExp < 0 || w.scaleExp > 10)) {
-        throw new ImageError(file, `${what}: scaleExp ${JSON.stringify(w.scaleExp)} on a ${w.held} weight (an fp16 weight's is an integer 0…10)`);
+      if (w.scaleExp !== undefined && (w.held !== "F16" || !Number.isInteger(w.scaleExp) || w.scaleExp < 0 || w.scaleExp > F16_SCALE_EXP)) {
+        throw new ImageError(file, `${what}: scaleExp ${JSON.stringify(w.scaleExp)} on a ${w.held} weight (an fp16 weight's is an integer 0…${F16_SCALE_EXP})`);
       }
       if (w.sparse !== undefined) {
         const s = w.sparse;

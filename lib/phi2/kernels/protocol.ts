@@ -105,6 +105,10 @@ export interface FillMessage {
     | { kind: "image"; file: string; offset: number; mapped: boolean };
 }
 
+/** An fp16 matrix with subnormals is held × 2^F16_SCALE_EXP when its largest |h| is at most F16_SCALABLE_MAX (exponent field 20): compute.ts says why. */
+export const F16_SCALE_EXP = 10;
+export const F16_SCALABLE_MAX = 0x53ff;
+
 /** What filling a thread's rows found, for F16 held as F16 (else finite, none, 0): whether all are finite, how many subnormals, the largest |h| (bits). */
 export interface Filled {
   finite: boolean;

@@ -21,6 +21,10 @@
 // no page fault was counted during that pass: the cost lies below the guest kernel.
 // Mapping each arena a GiB at a time from the main thread removed the slow first
 // prefill (1.1 and 1.3 s, q8) but added about as much to the load, so it is not done.
+// What mapping costs depends on how much a process maps there: a bare loop mapping two
+// fresh 2.6 GB memories, 64 MB a call, paid 0.5 s per GB for the first 2.6–3.5 GB and
+// 1.5–5.2 s per GB beyond (three runs): a 3.1 GB q8 model loads from its image in 3–3.6 s,
+// a 5.3 GB fp16 one in 8.6–12.3 s, most of it here.
 // JavaScript cannot call madvise, so this file calls libc through koffi, an optional
 // dependency (a foreign-function interface whose npm package carries prebuilt
 // binaries). Where koffi is missing, or not on Linux, or the kernel refuses, pages

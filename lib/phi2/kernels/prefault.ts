@@ -22,7 +22,7 @@
 // Mapping each arena a GiB at a time from the main thread removed the slow first
 // prefill (1.1 and 1.3 s, q8) but added about as much to the load, so it is not done.
 // What mapping costs depends on how much a process maps there: a bare loop mapping two
-// fresh 2.6 GB memories, 64 MB a call, paid 0.5 s per GB for the first 2.6–3.5 GB and
+// fresh 2.6 GB memories, 64 MB a call, paid 0.5 s per GB for the first 1–3 GB and
 // 1.5–5.2 s per GB beyond (three runs): a 3.1 GB q8 model loads from its image in 3–3.6 s,
 // a 5.3 GB fp16 one in 8.6–12.3 s, most of it here.
 // JavaScript cannot call madvise, so this file calls libc through koffi, an optional

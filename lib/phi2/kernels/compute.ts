@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import { Arena, MAX_COLS, XCAP, YCAP } from "./wasm";
 import { Q8_BLOCK } from "../matmul";
 import { DTYPE_BYTES } from "../dtypes";
-import { Ctrl, type FillMessage, type Filled, type WeightMeta } from "./protocol";
+import { Ctrl, f16Filled, NOT_F16, type FillMessage, type Filled, type WeightMeta } from "./protocol";
 import type { Prefaulter } from "./prefault";
 
 /** Bytes of one block of a tiled Q8_0 group: the 4 rows' scales (float32), then their 4 × 32 int8 (assembly/tiled.ts). */
@@ -81,8 +81,6 @@ export function readAt(fd: number, dst: Uint8Array, offset: number, file: string
 
 /** A fill from the model's values (read, copied or generated), not from an image's held bytes. */
 type ValueFill = FillMessage & { source: Exclude<FillMessage["source"], { kind: "image" }> };
-
-const NOT_F16: Filled = { finite: true, count: 0, maxAbs: 0 };
 
 /** One product of a MATMUL command, cut into work items [token block, row block]. */
 interface Part {
@@ -200,7 +198,7 @@ export class ComputeThread {
       count += k.f16CountSubnormalsPerRow(XP, rows, m.cols, m.counts + 4 * r);
       k.tileF16(XP, m.ptr + r * rowBytes, rows, m.cols);
     }
-    return { finite: maxAbs < 0x7c00, count, maxAbs };
+    return f16Filled(count, maxAbs);
   }
 
   /** The byte ranges rows [r0, r1) of a weight take as held: tiled Q8_0 one per panel; row-major Q8_0 its int8, then its scales. */
@@ -274,8 +272,7 @@ export class ComputeThread {
       }
     }
     if (m.dtype !== "F16") return NOT_F16;
-    const maxAbs = arena.k.f16MaxAbs(dst, n);
-    return { finite: maxAbs < 0x7c00, count: arena.k.f16CountSubnormalsPerRow(dst, rows, m.cols, m.counts + 4 * m.r0), maxAbs };
+    return f16Filled(arena.k.f16CountSubnormalsPerRow(dst, rows, m.cols, m.counts + 4 * m.r0), arena.k.f16MaxAbs(dst, n));
   }
 
   /** bytes of the open file `fd` at `offset` into the arena at dst, through a ~1 MB bounce buffer in this thread's scratch (see fillStored). */
@@ -317,7 +314,7 @@ export class ComputeThread {
       maxAbs = Math.max(maxAbs, arena.k.f16MaxAbs(ptr, bytes / 2));
       count += arena.k.f16CountSubnormalsPerRow(ptr, 1, bytes / 2, TMP); // all of it as one row
     }
-    return { finite: maxAbs < 0x7c00, count, maxAbs };
+    return f16Filled(count, maxAbs);
   }
 
   /** Rows [r0, r1) of a filled fp16 weight: scaled by 2^scaleExp (see F16_SCALE_EXP), or its subnormals out to the sparse lists (see matvec.ts). */
@@ -422,7 +419,8 @@ export class ComputeThread {
       if (!fast && w.scaleExp) {
         // the exact paths multiplied the held values (× 2^scaleExp) by x itself: scaled back (a power of two: exact while the sums are normal floats)
         const y = arena.f32(Y, nt * m);
-        for (let i = 0; i < y.length; i++) y[i] *= 2 ** -w.scaleExp;
+        const back = 2 ** -w.scaleExp;
+        for (let i = 0; i < y.length; i++) y[i] *= back;
       }
       if (w.sparse) k.sparseAdd(Y, i0, m, w.sparse.rowStart, w.sparse.colIdx, w.sparse.vals, XIN, cols, nt, m);
       if (w.bias || w.gelu) k.biasAct(Y, w.bias && w.bias + 4 * i0, m, nt, w.gelu ? 1 : 0); // on these rows, while they are in cache

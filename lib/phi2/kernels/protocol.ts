@@ -115,6 +115,12 @@ export interface Filled {
   count: number;
   maxAbs: number;
 }
+/** A fill that held no fp16 (or a reply with nothing to report). */
+export const NOT_F16: Filled = { finite: true, count: 0, maxAbs: 0 };
+/** An fp16 fill's findings from its subnormal count and largest |h|: inf or NaN iff that is ≥ 0x7c00. */
+export function f16Filled(count: number, maxAbs: number): Filled {
+  return { finite: maxAbs < 0x7c00, count, maxAbs };
+}
 
 /**
  * Register a filled weight. Each worker finishes its rows [r0, r1) first (if extract; a

@@ -7,7 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Arena, kernelModule, relaxedModule } from "./wasm";
 import { ComputeThread } from "./compute";
 import { Prefaulter } from "./prefault";
-import { Ctrl, ERROR_SLOT, Op, SPIN_MS, type FromWorker, type ToWorker, type WorkerInit } from "./protocol";
+import { Ctrl, ERROR_SLOT, NOT_F16, Op, SPIN_MS, type FromWorker, type ToWorker, type WorkerInit } from "./protocol";
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -62,7 +62,7 @@ function serve(): void {
 }
 
 port.on("message", (m: ToWorker) => {
-  let reply: FromWorker = { type: "done", id: m.id, finite: true, count: 0, maxAbs: 0 };
+  let reply: FromWorker = { type: "done", id: m.id, ...NOT_F16 };
   try {
     if (m.type === "arena") {
       thread.arenas[m.index] = new Arena(kernels, { memory: m.memory, maxBytes: m.maxBytes, slots: init.threads, relaxed });

@@ -2,7 +2,8 @@
 // copy them beside the tsc output (dist/lib/phi2/kernels/) so the compiled worker
 // finds them either way:
 //   assembly/matvec.ts  → matvec.wasm   every kernel, SIMD as every Node ≥ 20 runs it
-//   assembly/relaxed.ts → relaxed.wasm  the Q8_0 product with relaxed SIMD's int8 dot
+//   assembly/relaxed.ts → relaxed.wasm  the Q8_0 product with relaxed SIMD's int8 dot, the fp16
+//                                       prefill's GEMM with its fused multiply-add
 //                                       (used only where it validates and probes right)
 // Runs before tsc in `npm run build`: node scripts/build-wasm.mjs && tsc -p tsconfig.json
 import { mkdirSync, copyFileSync, readdirSync, statSync } from "node:fs";

@@ -551,12 +551,19 @@ test("both compiled modules share one memory: their static data lies below the f
   expect(bytes.size).toBeGreaterThan(0); // F16_MASK is there
 });
 
-describe("Q8_0 through relaxed SIMD's int8 dot (assembly/relaxed.ts)", () => {
+describe("relaxed SIMD (assembly/relaxed.ts): Q8_0 through its int8 dot, the fp16 prefill through its fused multiply-add", () => {
   const check = path.join(__dirname, "helpers", "relaxed-check.cjs");
   const run = (node: string, args: string[] = []) => {
     const r = spawnSync(node, [...args, check], { encoding: "utf8", timeout: 120_000 });
     if (r.status !== 0) throw new Error(`${node} ${check}: exit ${r.status}\n${r.stderr}`);
-    return JSON.parse(r.stdout.trim().split("\n").pop()!) as { node: string; relaxedName: string; portableName: string; values: number; differ: number };
+    return JSON.parse(r.stdout.trim().split("\n").pop()!) as {
+      node: string;
+      relaxedName: string;
+      portableName: string;
+      values: number;
+      differ: number;
+      f16: { values: number; maxRel: number; decodeValues: number; decodeDiffer: number; logitsMaxDiff: number; fusedProbe: number[] };
+    };
   };
   // a Node whose V8 (≥ 12) has relaxed SIMD without a flag: this one, or the one CI fetches (.ci/run)
   const v8Major = Number(process.versions.v8.split(".")[0]);
@@ -568,6 +575,19 @@ describe("Q8_0 through relaxed SIMD's int8 dot (assembly/relaxed.ts)", () => {
     expect(r.portableName).not.toMatch(/relaxed/);
     expect(r.values).toBeGreaterThan(250_000);
     expect(r.differ).toBe(0);
+  });
+
+  test.skipIf(relaxedNode === undefined)("fp16: the prefill's GEMM fused where the CPU has FMA (one product's last bit shows it), within float32 rounding of the portable one; decode's products the same to the bit", () => {
+    const r = run(relaxedNode!);
+    expect(r.relaxedName).toMatch(/fused multiply-add/);
+    // x86's FMA3, as Linux lists it; elsewhere V8 may multiply and add apart, and both give 0
+    const fma = fs.existsSync("/proc/cpuinfo") && /^flags\s*:.*\bfma\b/m.test(fs.readFileSync("/proc/cpuinfo", "utf8"));
+    expect(r.f16.fusedProbe).toEqual([fma ? 2 ** -24 : 0, 0]);
+    expect(r.f16.values).toBeGreaterThan(1000);
+    expect(r.f16.maxRel).toBeLessThan(1e-5); // of each product's largest |y|: sums of ≤ 8192 terms
+    expect(r.f16.decodeValues).toBeGreaterThan(100);
+    expect(r.f16.decodeDiffer).toBe(0);
+    expect(r.f16.logitsMaxDiff).toBeLessThan(1e-4);
   });
 
   test.skipIf(v8Major !== 11)("Node 20 with --experimental-wasm-relaxed-simd: the probe refuses its int8 dot (it doubles the sum), so the int16 kernel runs", () => {

@@ -403,8 +403,11 @@ export class ComputeThread {
       } else if (w.dtype === "Q8_0") {
         k.q8Matmul(wp, w.scales + (4 * i0 * cols) / Q8_BLOCK, XP, XP + 2 * nt * cols, Y, m, cols, nt, m);
       } else if (w.tiled) {
-        if (nt > 1) k.f16MatmulTiled(wp, XP, Y, m, cols, nt, m, TMP, fast ? 1 : 0);
-        else if (fast) k.f16MatvecTiled(wp, XP, Y, m, cols);
+        if (nt > 1) {
+          // the prefill's GEMM, its multiply-adds fused where relaxed SIMD runs (assembly/relaxed.ts)
+          const gemm = arena.kr ? arena.kr.f16MatmulTiledFused : k.f16MatmulTiled;
+          gemm(wp, XP, Y, m, cols, nt, m, TMP, fast ? 1 : 0);
+        } else if (fast) k.f16MatvecTiled(wp, XP, Y, m, cols);
         else k.f16MatvecTiledExact(wp, XP, Y, m, cols);
       } else if (nt === 1) {
         if (w.dtype === "F32") k.f32Matvec(wp, XIN, Y, m, cols);

@@ -98,7 +98,7 @@ class WasmMatmul implements MatmulBackend {
     this.errorText = new Uint8Array(errorText);
     this.threads = workers.length + 1;
     this.self = new ComputeThread(workers.length, this.threads, this.ctrl, this.calls, new Prefaulter(prefault));
-    this.name = `wasm-simd${relaxed ? " (relaxed int8 dot)" : ""} × ${this.threads} thread${this.threads > 1 ? "s" : ""}`;
+    this.name = `wasm-simd${relaxed ? " (relaxed int8 dot, fused multiply-add)" : ""} × ${this.threads} thread${this.threads > 1 ? "s" : ""}`;
     for (const w of workers) {
       w.on("message", (m: FromWorker) => {
         const p = this.pending.get(m.id);
@@ -523,8 +523,9 @@ export interface WasmMatmulOptions {
   /** Size limit of each wasm memory (default: wasm32's 4 GiB; small values only to test the splitting). */
   maxArenaBytes?: number;
   /**
-   * Q8_0 products through relaxed SIMD's int8 dot where the runtime has it (default true;
-   * the same results to the bit: false only to compare the two kernels).
+   * Relaxed SIMD's kernels where the runtime has them (default true; false only to compare
+   * kernels): Q8_0 products through its int8 dot (the same results to the bit), and the fp16
+   * prefill's GEMM through its fused multiply-add (rounded once where the other rounds twice).
    */
   relaxed?: boolean;
   /** Map each weight's memory in one call before writing it (default true; false only to compare, prefault.ts). */

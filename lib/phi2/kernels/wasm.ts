@@ -1,5 +1,5 @@
 // The compiled SIMD kernels (assembly/matvec.ts → matvec.wasm, and where the runtime
-// has relaxed SIMD, assembly/relaxed.ts → relaxed.wasm for Q8_0) and the "arena":
+// has relaxed SIMD, assembly/relaxed.ts → relaxed.wasm for Q8_0 and the fp16 prefill) and the "arena":
 // one shared WebAssembly memory. A wasm32 memory holds at most 4 GiB, so phi-2's
 // 5.6 GB of fp16 weights live in two of them. The main thread creates the arenas
 // and decides where every weight goes; each worker thread instantiates the
@@ -85,6 +85,7 @@ export interface KernelExports {
 /** The exports of relaxed.wasm (see assembly/relaxed.ts). */
 export interface RelaxedExports {
   quantizeXSigned(x: number, T: number, cols: number, ax: number, mx: number, xd: number): void;
+  f16MatmulTiledFused(w: number, xp: number, y: number, rows: number, cols: number, T: number, yStride: number, tmp: number, fast: number): void;
   q8MatmulTiledRelaxed(w: number, ax: number, mx: number, xd: number, y: number, rows: number, cols: number, T: number, yStride: number, xStride: number, accumulate: number): void;
   probe(): number;
 }

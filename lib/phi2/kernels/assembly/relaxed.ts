@@ -1,6 +1,7 @@
-// The Q8_0 product with relaxed SIMD's int8 dot product, a second module
-// (relaxed.wasm) used only where the runtime has relaxed SIMD without a flag and
-// computes it right (wasm.ts checks with probe() below).
+// The Q8_0 product with relaxed SIMD's int8 dot product, and the fp16 prefill's GEMM
+// with its fused multiply-add: a second module (relaxed.wasm) used only where the
+// runtime has relaxed SIMD without a flag and computes it right (wasm.ts checks with
+// probe() below).
 //
 // Why: i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies 16 int8 pairs and adds them
 // into 4 int32 lanes in one instruction where the CPU has VNNI (V8 13, Node 24:
@@ -13,7 +14,7 @@
 // holds −128). The integer sums are exactly q8.ts's; the result is the same to the bit.
 
 import { quantizeQ8 } from "./q8";
-import { q8Tiled } from "./tiled";
+import { q8Tiled, f16Tiled } from "./tiled";
 
 /**
  * x [T, cols] float32 → Q8_0 int8 as |x| at ax and sign masks (0 or −1) at mx, [T, cols]
@@ -48,4 +49,14 @@ export function probe(): i32 {
   const b = i8x16(2, 3, 4, 5, 10, 20, 30, 40, 127, 127, 127, 127, 0, 0, 0, 0);
   const r = i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, i32x4(0, 0, 0, 5));
   return i32x4.extract_lane(r, 0) == 27 && i32x4.extract_lane(r, 1) == 100 && i32x4.extract_lane(r, 2) == -64516 && i32x4.extract_lane(r, 3) == 5 ? 1 : 0;
+}
+
+/**
+ * tiled.ts's f16MatmulTiled (prefill: T > 1) with its multiply-adds fused where the CPU
+ * has FMA: half the float operations of its inner loop, which are the GEMM's limit
+ * (tiled.ts). Rounded once where f16MatmulTiled rounds twice, so the results differ from
+ * its in the last bits (and, on a CPU without FMA, do not differ at all).
+ */
+export function f16MatmulTiledFused(w: usize, xp: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, tmp: usize, fast: i32): void {
+  f16Tiled(w, xp, y, rows, cols, T, yStride, tmp, fast, true);
 }

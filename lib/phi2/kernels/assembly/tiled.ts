@@ -144,6 +144,26 @@ const KB: i32 = 512;
  * vector four times, all in L1.
  */
 export function f16MatmulTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, tmp: usize, fast: i32): void {
+  f16Tiled(w, xp, y, rows, cols, T, yStride, tmp, fast, false);
+}
+
+/**
+ * a + w · x: multiplied and rounded, then added and rounded; or, `fused` (relaxed.wasm
+ * only), relaxed SIMD's multiply-add, which V8 compiles to one fused instruction
+ * (rounded once) where the CPU has FMA.
+ */
+// @ts-ignore: decorator
+@inline function madd(a: v128, w: v128, x: v128, fused: bool): v128 {
+  if (fused) {
+    if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(w, x, a);
+    unreachable();
+  }
+  return f32x4.add(a, f32x4.mul(w, x));
+}
+
+/** f16MatmulTiled's loop; `fused` (a constant at each call): its multiply-adds through madd. */
+// @ts-ignore: decorator
+@inline export function f16Tiled(w: usize, xp: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, tmp: usize, fast: i32, fused: bool): void {
   const ys = <usize>yStride << 2; // bytes between tokens in y
   const xs = <usize>cols << 2; // bytes between tokens in x'
   for (let t = 0; t < T; t++) memory.fill(y + <usize>t * ys, 0, <usize>rows << 2);
@@ -167,15 +187,15 @@ export function f16MatmulTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i
         for (let q = tmp; q < tmpEnd; q += 64) {
           const w0 = v128.load(q), w1 = v128.load(q, 16), w2 = v128.load(q, 32), w3 = v128.load(q, 48);
           const xu = v128.load(u);
-          a0 = f32x4.add(a0, f32x4.mul(w0, xu));
-          a1 = f32x4.add(a1, f32x4.mul(w1, xu));
-          a2 = f32x4.add(a2, f32x4.mul(w2, xu));
-          a3 = f32x4.add(a3, f32x4.mul(w3, xu));
+          a0 = madd(a0, w0, xu, fused);
+          a1 = madd(a1, w1, xu, fused);
+          a2 = madd(a2, w2, xu, fused);
+          a3 = madd(a3, w3, xu, fused);
           const xv = v128.load(v);
-          b0 = f32x4.add(b0, f32x4.mul(w0, xv));
-          b1 = f32x4.add(b1, f32x4.mul(w1, xv));
-          b2 = f32x4.add(b2, f32x4.mul(w2, xv));
-          b3 = f32x4.add(b3, f32x4.mul(w3, xv));
+          b0 = madd(b0, w0, xv, fused);
+          b1 = madd(b1, w1, xv, fused);
+          b2 = madd(b2, w2, xv, fused);
+          b3 = madd(b3, w3, xv, fused);
           u += 16;
           v += 16;
         }
@@ -187,10 +207,10 @@ export function f16MatmulTiled(w: usize, xp: usize, y: usize, rows: i32, cols: i
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
         for (let q = tmp; q < tmpEnd; q += 64) {
           const xu = v128.load(u);
-          a0 = f32x4.add(a0, f32x4.mul(v128.load(q), xu));
-          a1 = f32x4.add(a1, f32x4.mul(v128.load(q, 16), xu));
-          a2 = f32x4.add(a2, f32x4.mul(v128.load(q, 32), xu));
-          a3 = f32x4.add(a3, f32x4.mul(v128.load(q, 48), xu));
+          a0 = madd(a0, v128.load(q), xu, fused);
+          a1 = madd(a1, v128.load(q, 16), xu, fused);
+          a2 = madd(a2, v128.load(q, 32), xu, fused);
+          a3 = madd(a3, v128.load(q, 48), xu, fused);
           u += 16;
         }
         addTo(yr + <usize>t * ys, fhadd4(a0, a1, a2, a3));

@@ -14,7 +14,7 @@ import { f16RoundScale, q8Matmul, quantizeMatrix, quantizeQ8 } from "../lib/phi2
 import { q8Panels } from "../lib/phi2/kernels/compute";
 import { fillRandomBF16, fillRandomF16, fillRandomF32 } from "../lib/phi2/random";
 import { createWasmMatmul, measureReadBandwidth } from "../lib/phi2/kernels";
-import { Arena, kernelModule, MAX_COLS, PAGE, SCRATCH_BYTES } from "../lib/phi2/kernels/wasm";
+import { Arena, int8DotPays, kernelModule, MAX_COLS, PAGE, SCRATCH_BYTES } from "../lib/phi2/kernels/wasm";
 import { readImage } from "../lib/phi2/kernels/image";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "phi2-kernels-"));
@@ -560,6 +560,8 @@ describe("relaxed SIMD (assembly/relaxed.ts): Q8_0 through its int8 dot, the fp1
       node: string;
       relaxedName: string;
       portableName: string;
+      defaultName: string;
+      int8DotPays: boolean;
       values: number;
       differ: number;
       f16: { values: number; maxRel: number; decodeValues: number; decodeDiffer: number; logitsMaxDiff: number; fusedProbe: number[] };
@@ -571,8 +573,11 @@ describe("relaxed SIMD (assembly/relaxed.ts): Q8_0 through its int8 dot, the fp1
 
   test.skipIf(relaxedNode === undefined)("where the runtime has it, it is used, and gives the int16 kernel's products and tiny-phi's logits to the bit", () => {
     const r = run(relaxedNode!);
-    expect(r.relaxedName).toMatch(/relaxed int8 dot/);
+    expect(r.relaxedName).toMatch(/relaxed SIMD: int8 dot/);
     expect(r.portableName).not.toMatch(/relaxed/);
+    // by default the int8 dot only where it pays (int8DotPays), the fused multiply-add always
+    expect(r.defaultName.includes("int8 dot")).toBe(r.int8DotPays);
+    expect(r.defaultName).toMatch(/fused multiply-add/);
     expect(r.values).toBeGreaterThan(250_000);
     expect(r.differ).toBe(0);
   });
@@ -580,14 +585,28 @@ describe("relaxed SIMD (assembly/relaxed.ts): Q8_0 through its int8 dot, the fp1
   test.skipIf(relaxedNode === undefined)("fp16: the prefill's GEMM fused where the CPU has FMA (one product's last bit shows it), within float32 rounding of the portable one; decode's products the same to the bit", () => {
     const r = run(relaxedNode!);
     expect(r.relaxedName).toMatch(/fused multiply-add/);
-    // x86's FMA3, as Linux lists it; elsewhere V8 may multiply and add apart, and both give 0
-    const fma = fs.existsSync("/proc/cpuinfo") && /^flags\s*:.*\bfma\b/m.test(fs.readFileSync("/proc/cpuinfo", "utf8"));
-    expect(r.f16.fusedProbe).toEqual([fma ? 2 ** -24 : 0, 0]);
+    // whether V8 can fuse: always on arm64; on x64 where the CPU has FMA3 (Linux lists it in
+    // /proc/cpuinfo), else it multiplies and adds apart (0, as the portable kernel); elsewhere unknown
+    const cpuinfo = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : undefined;
+    const fma = process.arch === "arm64" ? true : cpuinfo !== undefined ? /^flags\s*:.*\bfma\b/m.test(cpuinfo) : undefined;
+    if (fma === undefined) expect([2 ** -24, 0]).toContain(r.f16.fusedProbe[0]);
+    else expect(r.f16.fusedProbe[0]).toBe(fma ? 2 ** -24 : 0);
+    expect(r.f16.fusedProbe[1]).toBe(0);
     expect(r.f16.values).toBeGreaterThan(1000);
     expect(r.f16.maxRel).toBeLessThan(1e-5); // of each product's largest |y|: sums of ≤ 8192 terms
     expect(r.f16.decodeValues).toBeGreaterThan(100);
     expect(r.f16.decodeDiffer).toBe(0);
     expect(r.f16.logitsMaxDiff).toBeLessThan(1e-4);
+  });
+
+  test("int8DotPays: x64 with AVX-VNNI or AVX-512 VNNI in the CPU's flags only", () => {
+    const info = (flags: string) => `processor\t: 0\nmodel name\t: Some CPU with vnni in its name\nflags\t\t: ${flags}\nbugs\t\t: avx_vnni\n`;
+    expect(int8DotPays(info("fpu sse4_2 avx2 fma avx_vnni"), "x64")).toBe(true);
+    expect(int8DotPays(info("fpu avx2 avx512f avx512_vnni avx512vl"), "x64")).toBe(true);
+    expect(int8DotPays(info("fpu sse4_2 avx avx2 fma f16c"), "x64")).toBe(false); // "vnni" elsewhere in the text does not count
+    expect(int8DotPays(info("fpu avx2 avx_vnni_int8"), "x64")).toBe(false); // another feature
+    expect(int8DotPays(info("fpu avx2 avx_vnni"), "arm64")).toBe(false); // not measured there
+    expect(int8DotPays(undefined, "x64")).toBe(false);
   });
 
   test.skipIf(v8Major !== 11)("Node 20 with --experimental-wasm-relaxed-simd: the probe refuses its int8 dot (it doubles the sum), so the int16 kernel runs", () => {

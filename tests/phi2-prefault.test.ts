@@ -68,7 +68,7 @@ describe("each fill asks to map exactly the bytes it writes", () => {
       const end = arena.alloc(16);
       const before = arena.u8(ptr, end - ptr).fill(0xab).slice();
       const { libc, ranges } = fakeLibc();
-      const thread = new ComputeThread(0, 1, new Int32Array(8), new Int32Array(24), new Prefaulter(true, libc));
+      const thread = new ComputeThread(0, 1, new Int32Array(8), new Int32Array(24), new Prefaulter(true, libc), false);
       thread.arenas[0] = arena;
       const half = c.tiled ? 4 * Math.floor(c.rows / 8) : Math.floor(c.rows / 2);
       for (const [r0, r1] of [[0, half], [half, c.rows]]) {

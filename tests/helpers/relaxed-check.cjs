@@ -5,10 +5,12 @@
 // the prefill's GEMM with fused multiply-adds against the portable one (close, not the
 // same bits), its decode products (not fused: the same bits), tiny-phi's fp16 logits,
 // and one product whose last bit shows whether the multiply-add was fused.
-// Prints one JSON line: { node, relaxedName, portableName, values, differ, logits,
+// Also the name of a backend made with the defaults, and whether int8DotPays() here.
+// Prints one JSON line: { node, relaxedName, portableName, defaultName, int8DotPays, values, differ, logits,
 // f16: { values, maxRel, decodeValues, decodeDiffer, logitsMaxDiff, fusedProbe } }.
 const path = require("node:path");
 const L = require(path.join(__dirname, "../../dist/lib/phi2"));
+const W = require(path.join(__dirname, "../../dist/lib/phi2/kernels/wasm"));
 
 /** fp16 weights through both backends (see the header). */
 async function checkF16(relaxed, portable, st, config) {
@@ -53,7 +55,10 @@ async function checkF16(relaxed, portable, st, config) {
 }
 
 (async () => {
-  const relaxed = await L.createWasmMatmul({ threads: 3 });
+  const relaxed = await L.createWasmMatmul({ threads: 3, int8Dot: true }); // whether or not it pays on this CPU
+  const byDefault = await L.createWasmMatmul({ threads: 1 });
+  const defaultName = byDefault.name;
+  await byDefault.close();
   const portable = await L.createWasmMatmul({ threads: 3, relaxed: false });
   let values = 0, differ = 0;
   const same = (a, b) => {
@@ -79,7 +84,7 @@ async function checkF16(relaxed, portable, st, config) {
     }
     same(logits[0], logits[1]);
     const f16 = await checkF16(relaxed, portable, st, config);
-    console.log(JSON.stringify({ node: process.version, relaxedName: relaxed.name, portableName: portable.name, values, differ, logits: logits[0].length, f16 }));
+    console.log(JSON.stringify({ node: process.version, relaxedName: relaxed.name, portableName: portable.name, defaultName, int8DotPays: W.int8DotPays(), values, differ, logits: logits[0].length, f16 }));
   } finally {
     await relaxed.close();
     await portable.close();

@@ -112,6 +112,8 @@ export class ComputeThread {
     private readonly calls: Int32Array,
     /** Maps the rows' memory before they are written (prefault.ts). */
     readonly prefaulter: Prefaulter,
+    /** Tiled Q8_0 products through relaxed.wasm's int8 dot, where an arena has it (wasm.ts: int8DotPays). */
+    private readonly int8Dot: boolean,
   ) {}
 
   /**
@@ -364,8 +366,8 @@ export class ComputeThread {
       const arena = this.arenas[w.arena];
       const k = arena.k;
       const { XIN, XP, Y, TMP } = arena.scratch(this.slot);
-      // tiled Q8_0 through relaxed SIMD's int8 dot where the runtime has it (x as |x| and signs, int8)
-      const kr = w.dtype === "Q8_0" && w.tiled ? arena.kr : null;
+      // tiled Q8_0 through relaxed SIMD's int8 dot where the runtime has it and it pays (x as |x| and signs, int8)
+      const kr = w.dtype === "Q8_0" && w.tiled && this.int8Dot ? arena.kr : null;
       const tb = Math.floor((item - first) / nRow);
       const rowBlock = (item - first) % nRow;
       const big = rowBlock < nBig; // else one of the tail's smaller blocks

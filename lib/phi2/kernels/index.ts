@@ -27,7 +27,7 @@ import * as os from "node:os";
 import { Worker } from "node:worker_threads";
 import { checkEpilogue, Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
 import { Ctrl, ERROR_SLOT, F16_SCALABLE_MAX, F16_SCALE_EXP, MAX_CALLS, NOT_F16, Op, type FillMessage, type Filled, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
-import { Arena, compiledScript, kernelModule, MAX_ARENA_BYTES, relaxedModule, wasmPath, type WasmModule } from "./wasm";
+import { Arena, compiledScript, int8DotPays, kernelModule, MAX_ARENA_BYTES, relaxedModule, wasmPath, type WasmModule } from "./wasm";
 import { ComputeThread, q8Panels, readAt } from "./compute";
 import { libcMadvise, Prefaulter } from "./prefault";
 import { denseBytes, ImageError, mapInto, OS_PAGE, pageUp, readImage, writeImage, type WeightImage } from "./image";
@@ -87,6 +87,7 @@ class WasmMatmul implements MatmulBackend {
     calls: SharedArrayBuffer,
     private readonly maxArenaBytes: number,
     private readonly relaxed: WasmModule | null,
+    int8Dot: boolean,
     prefault: boolean,
     /** matvec.wasm: its hash names the held forms' layout (imageLayout). */
     private readonly wasm: string,
@@ -97,8 +98,9 @@ class WasmMatmul implements MatmulBackend {
     this.ctrl = new Int32Array(ctrl);
     this.errorText = new Uint8Array(errorText);
     this.threads = workers.length + 1;
-    this.self = new ComputeThread(workers.length, this.threads, this.ctrl, this.calls, new Prefaulter(prefault));
-    this.name = `wasm-simd${relaxed ? " (relaxed int8 dot, fused multiply-add)" : ""} × ${this.threads} thread${this.threads > 1 ? "s" : ""}`;
+    this.self = new ComputeThread(workers.length, this.threads, this.ctrl, this.calls, new Prefaulter(prefault), int8Dot);
+    const kinds = relaxed ? ` (relaxed SIMD: ${int8Dot ? "int8 dot, " : ""}fused multiply-add)` : "";
+    this.name = `wasm-simd${kinds} × ${this.threads} thread${this.threads > 1 ? "s" : ""}`;
     for (const w of workers) {
       w.on("message", (m: FromWorker) => {
         const p = this.pending.get(m.id);
@@ -524,10 +526,15 @@ export interface WasmMatmulOptions {
   maxArenaBytes?: number;
   /**
    * Relaxed SIMD's kernels where the runtime has them (default true; false only to compare
-   * kernels): Q8_0 products through its int8 dot (the same results to the bit), and the fp16
-   * prefill's GEMM through its fused multiply-add (rounded once where the other rounds twice).
+   * kernels): the fp16 prefill's GEMM through its fused multiply-add (rounded once where the
+   * other rounds twice), and Q8_0 products through its int8 dot if `int8Dot`.
    */
   relaxed?: boolean;
+  /**
+   * Q8_0 products through relaxed SIMD's int8 dot, where the runtime has it: the same results
+   * to the bit, faster only on some CPUs (default: int8DotPays(), wasm.ts).
+   */
+  int8Dot?: boolean;
   /** Map each weight's memory in one call before writing it (default true; false only to compare, prefault.ts). */
   prefault?: boolean;
   /** Map weight images into memory with mmap (default false: read them; see image.ts for what mapping measured). */
@@ -545,14 +552,15 @@ export async function createWasmMatmul(opts: WasmMatmulOptions = {}): Promise<Ma
   kernelModule(wasm); // compile errors surface here, not in a worker
   const relaxedWasm = wasmPath("relaxed.wasm");
   const relaxed = (opts.relaxed ?? true) ? relaxedModule(relaxedWasm) : null;
+  const int8Dot = relaxed !== null && (opts.int8Dot ?? int8DotPays());
   const prefault = opts.prefault ?? true;
   const script = compiledScript("worker");
   const ctrl = new SharedArrayBuffer(4 * Ctrl.LENGTH);
   const errorText = new SharedArrayBuffer(ERROR_SLOT * threads);
   const calls = new SharedArrayBuffer(4 * 3 * MAX_CALLS);
   const workers = Array.from({ length: threads - 1 }, (_, index) => {
-    const workerData: WorkerInit = { index, threads, wasm, relaxedWasm: relaxed ? relaxedWasm : null, ctrl, errorText, seq0: 0, calls, prefault };
+    const workerData: WorkerInit = { index, threads, wasm, relaxedWasm: relaxed ? relaxedWasm : null, int8Dot, ctrl, errorText, seq0: 0, calls, prefault };
     return new Worker(script, { workerData });
   });
-  return new WasmMatmul(workers, ctrl, errorText, calls, opts.maxArenaBytes ?? MAX_ARENA_BYTES, relaxed, prefault, wasm, opts.mapImages ?? false);
+  return new WasmMatmul(workers, ctrl, errorText, calls, opts.maxArenaBytes ?? MAX_ARENA_BYTES, relaxed, int8Dot, prefault, wasm, opts.mapImages ?? false);
 }

@@ -44,6 +44,7 @@ export interface WorkerInit {
   threads: number;
   wasm: string; // path of matvec.wasm
   relaxedWasm: string | null; // path of relaxed.wasm if the main thread found it usable (then so must the worker)
+  int8Dot: boolean; // Q8_0 products through relaxed.wasm's int8 dot (wasm.ts: int8DotPays)
   ctrl: SharedArrayBuffer; // Int32Array(Ctrl.LENGTH)
   errorText: SharedArrayBuffer; // ERROR_SLOT bytes per worker
   seq0: number; // SEQ when the worker was created

@@ -135,6 +135,29 @@ export function relaxedModule(file = wasmPath("relaxed.wasm")): WasmModule | nul
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
+/**
+ * Whether relaxed SIMD's int8 dot should carry the Q8_0 products: only where V8 can
+ * compile it to one VNNI instruction (x64 with AVX-VNNI or AVX-512 VNNI, as Linux lists
+ * the CPU's flags in /proc/cpuinfo). Elsewhere V8 emulates it with the same 128-bit
+ * multiplies as the int16 kernel plus the sign transfer (relaxed.ts), and here, on a
+ * CPU without VNNI (AMD EPYC, family 25) on Node 24, that was slower: q8 decode steps
+ * 163.4 against 152.6 ms (medians; faster in 15 of 96 alternating pairs), the 10-token
+ * prefill 1220 against 958 ms (0 of 12). Unknown CPUs (no /proc/cpuinfo, other
+ * architectures: not measured) get the int16 kernel. Both give the same results to the bit.
+ */
+export function int8DotPays(cpuinfo: string | undefined = readCpuinfo(), arch: string = process.arch): boolean {
+  if (arch !== "x64" || cpuinfo === undefined) return false;
+  return /^flags\s*:.*\b(avx_vnni|avx512_vnni)\b/m.test(cpuinfo);
+}
+
+function readCpuinfo(): string | undefined {
+  try {
+    return fs.readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ArenaOptions {
   /** The memory's size limit (default wasm32's 4 GiB; smaller only in tests). */
   maxBytes?: number;
@@ -149,7 +172,7 @@ export interface ArenaOptions {
 export class Arena {
   readonly memory: WasmMemory;
   readonly k: KernelExports;
-  /** The relaxed-SIMD Q8_0 kernels on the same memory, or null. */
+  /** The relaxed-SIMD kernels (relaxed.ts) on the same memory, or null. */
   readonly kr: RelaxedExports | null;
   readonly maxBytes: number;
   readonly slots: number;

@@ -16,7 +16,7 @@ const errorText = new Uint8Array(init.errorText, init.index * ERROR_SLOT, ERROR_
 const kernels = kernelModule(init.wasm);
 const relaxed = init.relaxedWasm === null ? null : relaxedModule(init.relaxedWasm);
 if (init.relaxedWasm !== null && !relaxed) throw new Error(`${init.relaxedWasm}: usable on the main thread but not in worker ${init.index}`);
-const thread = new ComputeThread(init.index, init.threads, ctrl, new Int32Array(init.calls), new Prefaulter(init.prefault));
+const thread = new ComputeThread(init.index, init.threads, ctrl, new Int32Array(init.calls), new Prefaulter(init.prefault), init.int8Dot);
 let seen = init.seq0;
 
 function reportError(e: unknown): void {

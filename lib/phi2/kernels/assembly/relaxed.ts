@@ -6,7 +6,9 @@
 // Why: i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies 16 int8 pairs and adds them
 // into 4 int32 lanes in one instruction where the CPU has VNNI (V8 13, Node 24:
 // vpdpbusd), against 6 for the same 16 products through int16 (q8.ts). Node 22's
-// V8 12 lowers it to the same pmaddubsw + pmaddwd sequence as before.
+// V8 12 lowers it to the same pmaddubsw + pmaddwd sequence as before. Without VNNI
+// it was slower than the int16 kernel (the sign transfer below costs extra), so the
+// backend uses it only where the CPU has VNNI (wasm.ts: int8DotPays).
 //
 // Its second operand must be 7-bit (0…127). Q8_0 keeps x in [−127, 127], so x goes
 // in as |x| and its sign moves onto the weight: w·x = (w·sign x)·|x|, where
@@ -55,7 +57,7 @@ export function probe(): i32 {
  * tiled.ts's f16MatmulTiled (prefill: T > 1) with its multiply-adds fused where the CPU
  * has FMA: half the float operations of its inner loop, which are the GEMM's limit
  * (tiled.ts). Rounded once where f16MatmulTiled rounds twice, so the results differ from
- * its in the last bits (and, on a CPU without FMA, do not differ at all).
+ * that kernel's in their last bits (on a CPU without FMA, V8 multiplies and adds apart: no difference).
  */
 export function f16MatmulTiledFused(w: usize, xp: usize, y: usize, rows: i32, cols: i32, T: i32, yStride: i32, tmp: usize, fast: i32): void {
   f16Tiled(w, xp, y, rows, cols, T, yStride, tmp, fast, true);

@@ -15,6 +15,7 @@ import { q8Panels } from "../lib/phi2/kernels/compute";
 import { fillRandomBF16, fillRandomF16, fillRandomF32 } from "../lib/phi2/random";
 import { createWasmMatmul, measureReadBandwidth } from "../lib/phi2/kernels";
 import { Arena, int8DotPays, kernelModule, MAX_COLS, PAGE, SCRATCH_BYTES } from "../lib/phi2/kernels/wasm";
+import { cpuFlags } from "../lib/compute/cpu";
 import { readImage } from "../lib/phi2/kernels/image";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "phi2-kernels-"));
@@ -587,8 +588,8 @@ describe("relaxed SIMD (assembly/relaxed.ts): Q8_0 through its int8 dot, the fp1
     expect(r.relaxedName).toMatch(/fused multiply-add/);
     // whether V8 can fuse: always on arm64; on x64 where the CPU has FMA3 (Linux lists it in
     // /proc/cpuinfo), else it multiplies and adds apart (0, as the portable kernel); elsewhere unknown
-    const cpuinfo = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : undefined;
-    const fma = process.arch === "arm64" ? true : cpuinfo !== undefined ? /^flags\s*:.*\bfma\b/m.test(cpuinfo) : undefined;
+    const flags = cpuFlags();
+    const fma = process.arch === "arm64" ? true : flags !== undefined ? flags.has("fma") : undefined;
     if (fma === undefined) expect([2 ** -24, 0]).toContain(r.f16.fusedProbe[0]);
     else expect(r.f16.fusedProbe[0]).toBe(fma ? 2 ** -24 : 0);
     expect(r.f16.fusedProbe[1]).toBe(0);

@@ -29,13 +29,24 @@ export function corePeakGflops(c: SimdCore): number {
 export function cpuClockGHz(): number | null {
   const mhz = os.cpus()[0]?.speed ?? 0;
   if (mhz > 0) return mhz / 1000;
-  try {
-    const m = /^cpu MHz\s*:\s*([\d.]+)/m.exec(fs.readFileSync("/proc/cpuinfo", "utf8"));
-    if (m && Number(m[1]) > 0) return Number(m[1]) / 1000;
-  } catch {
-    /* not Linux */
-  }
+  const m = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readCpuinfo() ?? "");
+  if (m && Number(m[1]) > 0) return Number(m[1]) / 1000;
   return null;
+}
+
+/** Linux's /proc/cpuinfo, or undefined where there is none. */
+export function readCpuinfo(): string | undefined {
+  try {
+    return fs.readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return undefined; // not Linux
+  }
+}
+
+/** The CPU's feature flags as /proc/cpuinfo lists them (its first "flags" line: x86), or undefined if it lists none. */
+export function cpuFlags(cpuinfo: string | undefined = readCpuinfo()): Set<string> | undefined {
+  const m = /^flags\s*:(.*)$/m.exec(cpuinfo ?? "");
+  return m ? new Set(m[1].trim().split(/\s+/)) : undefined;
 }
 
 /** The part of a matmul backend (lib/phi2's MatmulBackend) a throughput measurement needs. */

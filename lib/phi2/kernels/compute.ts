@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import { Arena, MAX_COLS, XCAP, YCAP } from "./wasm";
 import { Q8_BLOCK } from "../matmul";
 import { DTYPE_BYTES } from "../dtypes";
-import { Ctrl, f16Filled, NOT_F16, type FillMessage, type Filled, type WeightMeta } from "./protocol";
+import { Ctrl, NOT_F16, type FillMessage, type Filled, type WeightMeta } from "./protocol";
 import type { Prefaulter } from "./prefault";
 
 /** Bytes of one block of a tiled Q8_0 group: the 4 rows' scales (float32), then their 4 × 32 int8 (assembly/tiled.ts). */
@@ -200,7 +200,7 @@ export class ComputeThread {
       count += k.f16CountSubnormalsPerRow(XP, rows, m.cols, m.counts + 4 * r);
       k.tileF16(XP, m.ptr + r * rowBytes, rows, m.cols);
     }
-    return f16Filled(count, maxAbs);
+    return { count, maxAbs };
   }
 
   /** The byte ranges rows [r0, r1) of a weight take as held: tiled Q8_0 one per panel; row-major Q8_0 its int8, then its scales. */
@@ -219,8 +219,8 @@ export class ComputeThread {
   }
 
   /**
-   * Rows [r0, r1) of a weight into its place; F16: per-row subnormal counts, the largest
-   * |h|, and whether all are finite. Whatever the path: a bytes source is checked, the rows' memory is
+   * Rows [r0, r1) of a weight into its place; F16: per-row subnormal counts and the
+   * largest |h| (which says whether all are finite). Whatever the path: a bytes source is checked, the rows' memory is
    * mapped before any byte lands in it (prefault.ts), and a file is opened once.
    */
   fill(m: FillMessage): Filled {
@@ -274,7 +274,7 @@ export class ComputeThread {
       }
     }
     if (m.dtype !== "F16") return NOT_F16;
-    return f16Filled(arena.k.f16CountSubnormalsPerRow(dst, rows, m.cols, m.counts + 4 * m.r0), arena.k.f16MaxAbs(dst, n));
+    return { count: arena.k.f16CountSubnormalsPerRow(dst, rows, m.cols, m.counts + 4 * m.r0), maxAbs: arena.k.f16MaxAbs(dst, n) };
   }
 
   /** bytes of the open file `fd` at `offset` into the arena at dst, through a ~1 MB bounce buffer in this thread's scratch (see fillStored). */
@@ -316,7 +316,7 @@ export class ComputeThread {
       maxAbs = Math.max(maxAbs, arena.k.f16MaxAbs(ptr, bytes / 2));
       count += arena.k.f16CountSubnormalsPerRow(ptr, 1, bytes / 2, TMP); // all of it as one row
     }
-    return f16Filled(count, maxAbs);
+    return { count, maxAbs };
   }
 
   /** Rows [r0, r1) of a filled fp16 weight: scaled by 2^scaleExp (see F16_SCALE_EXP), or its subnormals out to the sparse lists (see matvec.ts). */

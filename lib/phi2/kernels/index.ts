@@ -26,7 +26,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";
 import { checkEpilogue, Q8_BLOCK, type MatmulBackend, type WeightSpec } from "../matmul";
-import { Ctrl, ERROR_SLOT, F16_SCALABLE_MAX, F16_SCALE_EXP, MAX_CALLS, NOT_F16, Op, type FillMessage, type Filled, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
+import { Ctrl, ERROR_SLOT, F16_SCALABLE_MAX, F16_SCALE_EXP, f16Finite, MAX_CALLS, NOT_F16, Op, type FillMessage, type Filled, type HeldDtype, type FromWorker, type ToWorker, type WeightMeta, type WorkerInit } from "./protocol";
 import { Arena, compiledScript, int8DotPays, kernelModule, MAX_ARENA_BYTES, relaxedModule, wasmPath, type WasmModule } from "./wasm";
 import { ComputeThread, q8Panels, readAt } from "./compute";
 import { libcMadvise, Prefaulter } from "./prefault";
@@ -208,7 +208,7 @@ class WasmMatmul implements MatmulBackend {
     return { held, tiled, panels };
   }
 
-  /** Every compute thread fills its rows of a weight in parallel (this thread the last slice); what they found, together (all finite, subnormals in all, the largest |h|). */
+  /** Every compute thread fills its rows of a weight in parallel (this thread the last slice); what they found, together (subnormals in all, the largest |h|). */
   private async fillRows(base: Omit<FillMessage, "id" | "r0" | "r1" | "source">, source: (r0: number, r1: number, copy: boolean) => { src: FillMessage["source"]; transfer?: ArrayBuffer[] }): Promise<Filled> {
     const message = (i: number, id: number, copy: boolean): { msg: FillMessage; transfer?: ArrayBuffer[] } => {
       const [r0, r1] = this.slice(i, base.rows);
@@ -221,7 +221,7 @@ class WasmMatmul implements MatmulBackend {
       () => ({ type: "done", id: 0, ...this.self.fill(message(me, 0, false).msg) }),
     );
     const done = replies.flatMap((r) => (r.type === "done" ? [r] : [])); // (broadcast threw on any error)
-    return { finite: done.every((r) => r.finite), count: done.reduce((s, r) => s + r.count, 0), maxAbs: Math.max(...done.map((r) => r.maxAbs)) };
+    return { count: done.reduce((s, r) => s + r.count, 0), maxAbs: Math.max(...done.map((r) => r.maxAbs)) };
   }
 
   /** Announce a filled weight to every thread (each first scales its fp16 rows or moves their subnormals to the lists, if `extract`); its handle. */
@@ -284,7 +284,8 @@ class WasmMatmul implements MatmulBackend {
         }
         return { src: { kind: "random", seed: source.seed, scale: source.scale } };
       });
-      const { finite, count: subnormals, maxAbs } = filled;
+      const { count: subnormals, maxAbs } = filled;
+      const finite = f16Finite(maxAbs);
       // 2. fp16 subnormals: the matrix held × 2^F16_SCALE_EXP where its range allows (compute.ts), then none is left;
       const scaleExp = f16 && subnormals > 0 && maxAbs <= F16_SCALABLE_MAX ? F16_SCALE_EXP : 0;
       const total = scaleExp ? 0 : subnormals;
@@ -373,7 +374,8 @@ class WasmMatmul implements MatmulBackend {
     const filled = await this.fillRows({ type: "fill", name: spec.name, arena: ai, ptr, dtype: spec.dtype, held, scales, tiled, rows, cols, panels, counts: 0 }, () => ({
       src: { kind: "image", file: image.file, offset: e.dense[0], mapped },
     }));
-    const { finite, count: left } = filled;
+    const { count: left, maxAbs } = filled;
+    const finite = f16Finite(maxAbs);
     if (left) throw new ImageError(image.file, `${e.name}: ${left} subnormal fp16 values in its matrix, where an image holds none (they belong in its lists, or are scaled out)`);
     const meta: WeightMeta = { arena: ai, ptr, dtype: held, scales, rows, cols, finite, tiled, panels, bias, gelu: spec.activation === "gelu_new", scaleExp: e.scaleExp ?? 0, ...(sparse && { sparse }) };
     return this.register(meta, false, { name: spec.name, dense, scaleBytes, sparseTotal: total });

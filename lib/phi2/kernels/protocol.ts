@@ -110,18 +110,15 @@ export interface FillMessage {
 export const F16_SCALE_EXP = 10;
 export const F16_SCALABLE_MAX = 0x53ff;
 
-/** What filling a thread's rows found, for F16 held as F16 (else finite, none, 0): whether all are finite, how many subnormals, the largest |h| (bits). */
+/** What filling a thread's rows found, for F16 held as F16 (else 0 and 0): how many subnormals, the largest |h| (bits: see f16Finite). */
 export interface Filled {
-  finite: boolean;
   count: number;
   maxAbs: number;
 }
 /** A fill that held no fp16 (or a reply with nothing to report). */
-export const NOT_F16: Filled = { finite: true, count: 0, maxAbs: 0 };
-/** An fp16 fill's findings from its subnormal count and largest |h|: inf or NaN iff that is ≥ 0x7c00. */
-export function f16Filled(count: number, maxAbs: number): Filled {
-  return { finite: maxAbs < 0x7c00, count, maxAbs };
-}
+export const NOT_F16: Filled = { count: 0, maxAbs: 0 };
+/** Whether halves whose largest |h| (bits) is maxAbs are all finite: inf or NaN iff it is ≥ 0x7c00. */
+export const f16Finite = (maxAbs: number): boolean => maxAbs < 0x7c00;
 
 /**
  * Register a filled weight. Each worker finishes its rows [r0, r1) first (if extract; a

@@ -16,6 +16,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { cpuFlags, readCpuinfo } from "../../compute/cpu";
 
 // tsconfig's lib (ES2022, no DOM) has no WebAssembly types: the little we use, typed here.
 export interface WasmMemory {
@@ -146,16 +147,8 @@ const align16 = (n: number) => Math.ceil(n / 16) * 16;
  * architectures: not measured) get the int16 kernel. Both give the same results to the bit.
  */
 export function int8DotPays(cpuinfo: string | undefined = readCpuinfo(), arch: string = process.arch): boolean {
-  if (arch !== "x64" || cpuinfo === undefined) return false;
-  return /^flags\s*:.*\b(avx_vnni|avx512_vnni)\b/m.test(cpuinfo);
-}
-
-function readCpuinfo(): string | undefined {
-  try {
-    return fs.readFileSync("/proc/cpuinfo", "utf8");
-  } catch {
-    return undefined;
-  }
+  const flags = cpuFlags(cpuinfo);
+  return arch === "x64" && flags !== undefined && (flags.has("avx_vnni") || flags.has("avx512_vnni"));
 }
 
 export interface ArenaOptions {
